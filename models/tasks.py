@@ -1,0 +1,47 @@
+"""Indexes of each case's human tasks and pending timers, kept beside its instance."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+
+
+class HumanTaskRow(Base):
+    """A user task of a case; `closed_at` is set when the engine moves past it."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_open_queue", "closed_at", "lane", "department_code"),
+        Index("ix_human_tasks_open_due", "closed_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    engine_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(40))
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+    case = relationship("Case", lazy="joined")
+    assignee = relationship("User", lazy="joined")
+
+
+class PendingTimerRow(Base):
+    """A timer waiting in a case's instance, indexed by when it is due."""
+
+    __tablename__ = "pending_timers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    engine_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(120))
+    due_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,1 @@
+"""The HTTP service, its scheduler jobs and its command line, around the engine."""

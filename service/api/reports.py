@@ -1,0 +1,50 @@
+"""POST /api/v1/reports: a deputy's photo report becomes a case."""
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.api import db_session, extension
+from service.api.uploads import uploaded_photos
+from service.auth import current_user
+from service.casework import Report
+from service.schemas import CaseSchema, PhotoUploadSchema, ReportFormSchema
+from workflows.errors import Invalid
+
+blp = Blueprint(
+    "reports", __name__, url_prefix="/api/v1", description="Photo reports from deputies"
+)
+
+
+@blp.route("/reports")
+class Reports(MethodView):
+    @blp.arguments(ReportFormSchema, location="form")
+    @blp.arguments(PhotoUploadSchema, location="files", as_kwargs=True)
+    @blp.response(201, CaseSchema)
+    def post(self, form, photos=None):
+        """Submit a report with 1 to 9 photos; answers with the new case"""
+        if request.mimetype != "multipart/form-data":
+            raise Invalid(
+                "send the report as multipart/form-data",
+                errors={"photos": ["photos are uploaded as multipart files"]},
+            )
+        report = Report(
+            description=form["description"],
+            photos=uploaded_photos(),
+            lat=form.get("lat"),
+            lng=form.get("lng"),
+            address=form.get("address"),
+            category=form.get("category"),
+        )
+        if (report.lat is None) != (report.lng is None):
+            raise Invalid(
+                "give both lat and lng, or neither",
+                errors={
+                    "lat": ["give both or neither"],
+                    "lng": ["give both or neither"],
+                },
+            )
+        key = request.headers.get("Idempotency-Key") or None
+        return extension("casework").submit_report(
+            db_session(), current_user(), report, idempotency_key=key
+        )

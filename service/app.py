@@ -1,0 +1,113 @@
+"""The application factory: settings, database, engine runtime, API and scheduler."""
+
+import logging
+import warnings
+
+from flask import Flask, g, request
+from flask_smorest import Api
+
+from service.casework import Casework
+from service.database import Database
+from service.definitions import DefinitionRegistry
+from service.errors import register_error_handlers
+from service.logs import configure_logging
+from service.photos import PhotoLimits, PhotoStore
+from service.settings import Settings
+from workflows.clock import attach_engine_to_clock
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_environment()
+    configure_logging(settings.log_level)
+    attach_engine_to_clock()
+
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Suishoupai",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["suishoupai.settings"] = settings
+
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    registry = DefinitionRegistry()
+    photo_store = PhotoStore(settings.photo_dir)
+    app.extensions["suishoupai.db"] = db
+    app.extensions["suishoupai.registry"] = registry
+    app.extensions["suishoupai.photos"] = photo_store
+    app.extensions["suishoupai.casework"] = Casework(
+        registry,
+        photo_store,
+        PhotoLimits(
+            settings.max_photo_bytes,
+            settings.max_photo_pixels,
+            settings.thumbnail_pixels,
+        ),
+        settings.max_photos,
+        settings.process_id,
+    )
+
+    _wire_request_sessions(app, db)
+    api = Api(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from service.api import register_blueprints
+
+    register_blueprints(app, api, settings)
+    register_error_handlers(app)
+
+    if settings.test_clock:
+        warnings.warn(
+            "SUISHOUPAI_TEST_CLOCK is set: the clock can be moved over HTTP",
+            stacklevel=1,
+        )
+        log.warning("test clock enabled: never run production like this")
+    return app
+
+
+def _wire_request_sessions(app: Flask, db: Database) -> None:
+    """One session per request, committed only when the answer is a success."""
+
+    @app.before_request
+    def open_session():
+        g.db_session = db.sessions()
+
+    @app.after_request
+    def finish_session(response):
+        session = g.pop("db_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                _roll_back(session)
+        except Exception:
+            _roll_back(session)
+            raise
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def close_session(_error):
+        session = g.pop("db_session", None)
+        if session is not None:
+            _roll_back(session)
+            session.close()
+
+
+def _roll_back(session) -> None:
+    session.rollback()
+    for undo in session.info.pop("on_rollback", []):
+        undo()
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/v1/")

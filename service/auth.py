@@ -1,0 +1,71 @@
+"""Bearer tokens: issuing them to users and finding the user behind a request."""
+
+import hashlib
+import secrets
+
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Department, User
+from models.people import ROLES
+from workflows.errors import Forbidden, Invalid, Unauthorized
+
+
+def hash_token(token: str) -> str:
+    # Tokens are long random secrets, so a fast digest suffices; passwords would not.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(session: Session, name: str, role: str, department: str | None) -> str:
+    """Create a user and return the API token, which is shown only this once."""
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}", errors={"role": [f"one of {ROLES}"]})
+    if role == "handler" and not department:
+        raise Invalid(
+            "a handler belongs to a department",
+            errors={"department": ["required for handlers"]},
+        )
+    if department and session.get(Department, department) is None:
+        raise Invalid(
+            f"unknown department {department!r}",
+            errors={"department": [f"unknown department {department!r}"]},
+        )
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise Invalid(f"user {name!r} exists already", errors={"name": ["taken"]})
+
+    token = secrets.token_urlsafe(32)
+    session.add(
+        User(
+            name=name,
+            role=role,
+            department_code=department,
+            token_hash=hash_token(token),
+        )
+    )
+    session.flush()
+    return token
+
+
+def authenticate(session: Session) -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send 'Authorization: Bearer TOKEN'")
+    user = session.scalar(
+        select(User).where(User.token_hash == hash_token(token.strip()))
+    )
+    if user is None:
+        raise Unauthorized("unknown or revoked token")
+    return user
+
+
+def current_user() -> User:
+    return g.user
+
+
+def require_role(*roles: str) -> User:
+    user = current_user()
+    if user.role != "admin" and user.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}")
+    return user

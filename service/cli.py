@@ -1,0 +1,94 @@
+"""The `suishoupai` command: serve, prepare the database, add users."""
+
+import sys
+
+import click
+from flask import Flask
+
+from service.app import create_app
+from service.auth import add_user
+from service.reference import seed_reference_data
+from service.scheduler import start_scheduler
+from workflows.errors import SuishoupaiError
+
+
+def prepare_database(app: Flask) -> None:
+    """Create missing tables, seed reference data and deploy the bundled diagrams."""
+    settings = app.extensions["suishoupai.settings"]
+    db = app.extensions["suishoupai.db"]
+    db.create_tables()
+    with db.transaction() as session:
+        seed_reference_data(session)
+        version = app.extensions["suishoupai.registry"].deploy_folder(
+            session, settings.bpmn_dir, settings.process_id
+        )
+        click.echo(
+            f"{version.process_id} version {version.version} is deployed", err=True
+        )
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except SuishoupaiError as error:
+        raise click.ClickException(error.message) from error
+
+
+@click.group()
+def main():
+    """Suishoupai: closed-loop case management for deputies' photo reports."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host, port):
+    """Serve the API and run the scheduler."""
+    app = _app()
+    prepare_database(app)
+    start_scheduler(app)
+    click.echo(f"serving on http://{host}:{port}", err=True)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.group()
+def db():
+    """Database commands."""
+
+
+@db.command("init")
+def db_init():
+    """Create the tables, seed departments and categories, deploy the diagrams."""
+    prepare_database(_app())
+
+
+@main.group()
+def user():
+    """User commands."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["reporter", "triage", "handler", "supervisor", "designer", "admin"]
+    ),
+)
+@click.option("--department", default=None, help="department code, for handlers")
+def user_add(name, role, department):
+    """Create a user; the last line printed is the user's API token."""
+    app = _app()
+    prepare_database(app)
+    try:
+        with app.extensions["suishoupai.db"].transaction() as session:
+            token = add_user(session, name, role, department)
+    except SuishoupaiError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"user {name} ({role}) created; API token:", err=True)
+    click.echo(token)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Who may see a case and who may act on a task, from roles, lanes and departments."""
+
+from models import Case, HumanTaskRow, User
+
+# The role that works each lane of the case diagram.
+LANE_ROLES = {
+    "triage": "triage",
+    "department": "handler",
+    "reporter": "reporter",
+    "supervision": "supervisor",
+}
+SEES_EVERY_CASE = ("admin", "supervisor", "triage")
+
+
+def can_see_case(user: User, case: Case) -> bool:
+    if user.role in SEES_EVERY_CASE:
+        return True
+    if user.role == "reporter":
+        return case.reporter_id == user.id
+    if user.role == "handler":
+        return case.department_code is not None and (
+            case.department_code == user.department_code
+        )
+    return False
+
+
+def can_work_task(user: User, task: HumanTaskRow) -> bool:
+    """Whether the task's lane, department and case let this user act on it."""
+    if user.role == "admin":
+        return True
+    if LANE_ROLES.get(task.lane or "") != user.role:
+        return False
+    if user.role == "handler":
+        return task.department_code == user.department_code
+    if user.role == "reporter":
+        return task.case.reporter_id == user.id
+    return True

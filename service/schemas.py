@@ -1,0 +1,215 @@
+"""Marshmallow schemas of the public contract: what goes in and what comes out."""
+
+from flask import url_for
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from models.cases import STATUSES
+from workflows.clock import clock
+
+
+class DepartmentSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_zh = fields.String()
+
+
+class LimitsSchema(Schema):
+    triage_hours = fields.Float()
+    handling_hours = fields.Float()
+    confirm_hours = fields.Float()
+
+
+class CategorySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_zh = fields.String()
+    department = fields.String(attribute="department_code", allow_none=True)
+    limits = fields.Method("_limits")
+
+    def _limits(self, category):
+        return LimitsSchema().dump(category)
+
+
+class PhotoSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    url = fields.Method("_url")
+    thumbnail_url = fields.Method("_thumbnail_url")
+    width = fields.Integer()
+    height = fields.Integer()
+
+    def _url(self, photo):
+        return url_for("photos.PhotoFile", photo_id=photo.id)
+
+    def _thumbnail_url(self, photo):
+        return url_for("photos.Thumbnail", photo_id=photo.id)
+
+
+class TimelineEventSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    note = fields.String(allow_none=True)
+    photo_ids = fields.List(fields.Integer())
+    details = fields.Dict()
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    case_number = fields.Method("_case_number")
+    name = fields.String()
+    title = fields.String()
+    lane = fields.String(allow_none=True)
+    department = fields.String(attribute="department_code", allow_none=True)
+    assignee = fields.Method("_assignee")
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Method("_overdue")
+
+    def _case_number(self, task):
+        return task.case.number
+
+    def _assignee(self, task):
+        return task.assignee.name if task.assignee else None
+
+    def _overdue(self, task):
+        return task.due_at is not None and task.due_at < clock.now()
+
+
+class TaskListSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema))
+
+
+class LocationSchema(Schema):
+    lat = fields.Float(allow_none=True)
+    lng = fields.Float(allow_none=True)
+    address = fields.String(allow_none=True)
+
+
+class CaseSummarySchema(Schema):
+    number = fields.String()
+    status = fields.String()
+    category = fields.String(attribute="category_code", allow_none=True)
+    department = fields.String(attribute="department_code", allow_none=True)
+    description = fields.String()
+    location = fields.Method("_location")
+    reporter = fields.Method("_reporter")
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    escalation_level = fields.Integer()
+    duplicate_of = fields.String(allow_none=True)
+    partner = fields.String(allow_none=True)
+
+    def _location(self, case):
+        return LocationSchema().dump(case)
+
+    def _reporter(self, case):
+        return case.reporter.name
+
+
+class CaseSchema(CaseSummarySchema):
+    photos = fields.List(fields.Nested(PhotoSchema))
+    timeline = fields.List(fields.Nested(TimelineEventSchema))
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class CaseListSchema(Schema):
+    items = fields.List(fields.Nested(CaseSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class CaseQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    category = fields.String()
+    department = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class TaskQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    queue = fields.String(
+        load_default="available", validate=validate.OneOf(["mine", "available", "all"])
+    )
+
+
+class ReportFormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    description = fields.String(
+        required=True, validate=validate.Length(min=1, max=4000)
+    )
+    lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
+    lng = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
+    address = fields.String(validate=validate.Length(max=300))
+    category = fields.String(validate=validate.Length(max=40))
+
+
+class PhotoUploadSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    photos = fields.List(Upload())
+
+
+class CompletionSchema(Schema):
+    """Every field any decision takes; which are required depends on the decision."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    decision = fields.String(required=True)
+    category = fields.String()
+    department = fields.String()
+    note = fields.String(validate=validate.Length(max=4000))
+    reason = fields.String(validate=validate.Length(max=4000))
+    duplicate_of = fields.String()
+    partner = fields.String()
+    result = fields.String(validate=validate.Length(max=4000))
+
+
+class EscalationSchema(Schema):
+    id = fields.Integer()
+    case_number = fields.Method("_case_number")
+    level = fields.Integer()
+    stage = fields.String()
+    reason = fields.String()
+    raised_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+
+    def _case_number(self, escalation):
+        return escalation.case.number
+
+
+class EscalationQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    open = fields.Boolean()
+    level = fields.Integer(validate=validate.OneOf([1, 2, 3]))
+
+
+class DefinitionVersionSchema(Schema):
+    process_id = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String()
+
+
+class ClockSchema(Schema):
+    advance_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+
+
+class ClockStateSchema(Schema):
+    now = fields.DateTime()
+    cases_advanced = fields.Integer()

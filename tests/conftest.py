@@ -1,0 +1,201 @@
+"""Fixtures that run the real service: its CLI, its server process and a SQLite file."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+PHOTOS = CORPUS / "photos"
+
+# Who the tests act as: name -> (role, department).
+USERS = {
+    "deputy": ("reporter", None),
+    "other-deputy": ("reporter", None),
+    "office": ("triage", None),
+    "water-liaison": ("handler", "water"),
+    "housing-liaison": ("handler", "housing"),
+    "traffic-liaison": ("handler", "traffic-police"),
+    "supervisor": ("supervisor", None),
+    "admin": ("admin", None),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def photo(name: str) -> tuple[str, bytes, str]:
+    """A corpus photo as a multipart file tuple."""
+    content = (PHOTOS / name).read_bytes()
+    kind = "image/png" if name.endswith(".png") else "image/jpeg"
+    return (name, content, kind)
+
+
+class Client:
+    """HTTP calls as one user of the running service."""
+
+    def __init__(self, base_url: str, token: str | None):
+        self.base_url = base_url
+        self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path, **kwargs):
+        return self.http.get(self.base_url + path, timeout=30, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.http.post(self.base_url + path, timeout=30, **kwargs)
+
+    def report(
+        self, description="Bikes parked in a heap", photos=("hopper.jpg",), **form
+    ):
+        files = [("photos", photo(name)) for name in photos]
+        return self.post(
+            "/api/v1/reports", data={"description": description, **form}, files=files
+        )
+
+    def queue(self, queue="available"):
+        response = self.get("/api/v1/tasks", params={"queue": queue})
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+    def task_of(self, case_number, name, queue="available"):
+        """The open task of that case and name in one of my queues."""
+        matches = [
+            task
+            for task in self.queue(queue)
+            if task["case_number"] == case_number and task["name"] == name
+        ]
+        assert matches, f"no {name} task of {case_number} in my {queue} queue"
+        return matches[0]
+
+    def complete(self, task_id, photos=(), **data):
+        if photos:
+            files = [("photos", photo(name)) for name in photos]
+            return self.post(
+                f"/api/v1/tasks/{task_id}/complete", data=data, files=files
+            )
+        return self.post(f"/api/v1/tasks/{task_id}/complete", json=data)
+
+    def case(self, number):
+        response = self.get(f"/api/v1/cases/{number}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@dataclass
+class Service:
+    """A running `suishoupai serve` with its own instance folder and users."""
+
+    instance_dir: Path
+    port: int = field(default_factory=free_port)
+    tokens: dict = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def environment(self) -> dict:
+        return {
+            **os.environ,
+            "SUISHOUPAI_INSTANCE_DIR": str(self.instance_dir),
+            "SUISHOUPAI_TEST_CLOCK": "1",
+            "PYTHONWARNINGS": "ignore",
+        }
+
+    def cli(self, *args) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "service.cli", *args],
+            cwd=ROOT,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def add_user(self, name, role, department=None) -> str:
+        args = ["user", "add", name, "--role", role]
+        if department:
+            args += ["--department", department]
+        result = self.cli(*args)
+        assert result.returncode == 0, result.stderr
+        token = result.stdout.strip().splitlines()[-1]
+        self.tokens[name] = token
+        return token
+
+    def start(self) -> None:
+        log = open(self.instance_dir / "server.log", "w")  # noqa: SIM115 - closed in stop
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.log())
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("the service did not answer in time:\n" + self.log())
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log(self) -> str:
+        return (self.instance_dir / "server.log").read_text(errors="replace")
+
+    def as_(self, name: str) -> Client:
+        return Client(self.base_url, self.tokens.get(name))
+
+    def advance_clock(self, seconds: float) -> dict:
+        response = self.as_("admin").post(
+            "/api/v1/testing/clock", json={"advance_seconds": seconds}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def _start_service(folder: Path) -> Service:
+    service = Service(instance_dir=folder)
+    for name, (role, department) in USERS.items():
+        service.add_user(name, role, department)
+    service.start()
+    return service
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """One server for a module; each test makes its own cases."""
+    running = _start_service(tmp_path_factory.mktemp("service"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def own_service(tmp_path):
+    """A server of this test's own, for tests that move its clock."""
+    running = _start_service(tmp_path)
+    yield running
+    running.stop()

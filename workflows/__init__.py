@@ -1,0 +1,1 @@
+"""The engine runtime: BPMN definitions and case instances, with no web framework."""

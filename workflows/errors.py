@@ -1,0 +1,57 @@
+"""The project's one error hierarchy, rooted here so every layer can share it."""
+
+
+class SuishoupaiError(Exception):
+    """Root of every error this project raises on purpose.
+
+    `status` is the HTTP status the service answers with; `errors` names the bad
+    fields or elements, in the contract's error shape.
+    """
+
+    status = 400
+
+    def __init__(
+        self, message, *, errors=None, case_number=None, task_id=None, element_id=None
+    ):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.case_number = case_number
+        self.task_id = task_id
+        self.element_id = element_id
+
+
+class NotFound(SuishoupaiError):
+    status = 404
+
+
+class Forbidden(SuishoupaiError):
+    status = 403
+
+
+class Unauthorized(SuishoupaiError):
+    status = 401
+
+
+class Conflict(SuishoupaiError):
+    status = 409
+
+
+class Invalid(SuishoupaiError):
+    """Input that is well formed but does not fit: names each bad field."""
+
+    status = 422
+
+
+class TooLarge(SuishoupaiError):
+    status = 413
+
+
+class DefinitionError(Invalid):
+    """A BPMN definition that cannot be deployed; `errors` lists each problem."""
+
+
+class EngineError(SuishoupaiError):
+    """The engine failed while advancing a case; the case is left as it was."""
+
+    status = 409
