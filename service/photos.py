@@ -60,7 +60,12 @@ def process_photo(raw: bytes, filename: str, limits: PhotoLimits) -> ProcessedPh
                 },
             )
         image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        raise TooLarge(
+            f"photo {filename!r} has more pixels than {limits.max_pixels}",
+            errors={"photos": [f"{filename}: more than {limits.max_pixels} pixels"]},
+        ) from error
+    except UnidentifiedImageError as error:
         raise _not_an_image(filename, "the file is not an image") from error
     except (OSError, SyntaxError, ValueError) as error:
         raise _not_an_image(filename, "the image is damaged or truncated") from error

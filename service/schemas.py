@@ -146,7 +146,11 @@ class ReportFormSchema(Schema):
         unknown = EXCLUDE
 
     description = fields.String(
-        required=True, validate=validate.Length(min=1, max=4000)
+        required=True,
+        validate=[
+            validate.Length(max=4000),
+            validate.Regexp(r"(?s)\s*\S", error="describe the problem in words"),
+        ],
     )
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
     lng = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)

@@ -1,0 +1,633 @@
+"""Bad input against the real server: the documented 4xx, the contract's error shape,
+and nothing half-stored behind a refusal."""
+
+import contextlib
+import os
+import threading
+from http import HTTPStatus
+
+import pytest
+
+from tests.conftest import Client, photo
+
+ERROR_KEYS = {"code", "status", "message", "errors"}
+TEXT_AS_JPEG = ("notes.jpg", b"Bikes parked in a heap, see you Monday.\n", "image/jpeg")
+
+
+# Helpers
+
+
+def field_names(errors) -> set[str]:
+    """Every key at any depth of an `errors` object, e.g. {"form": {"lat": [...]}}."""
+    names = set()
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            names.add(str(key))
+            names |= field_names(value)
+    return names
+
+
+def assert_error(response, status: int, *fields: str) -> dict:
+    """The answer is `status` in the contract's error shape, naming each of `fields`."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) <= ERROR_KEYS, body
+    assert {"code", "status", "message"} <= set(body), body
+    assert body["code"] == status
+    assert isinstance(body["status"], str) and body["status"]
+    if status != 413:
+        assert body["status"] == HTTPStatus(status).phrase
+    assert isinstance(body["message"], str) and body["message"]
+    assert "Traceback" not in response.text
+    if fields:
+        named = field_names(body.get("errors"))
+        for name in fields:
+            assert name in named, f"{name!r} not named in {body.get('errors')}"
+    return body
+
+
+def photo_files(service) -> list[str]:
+    folder = service.instance_dir / "photos"
+    if not folder.exists():
+        return []
+    return sorted(str(path) for path in folder.rglob("*") if path.is_file())
+
+
+def case_total(service, user="deputy") -> int:
+    response = service.as_(user).get("/api/v1/cases")
+    assert response.status_code == 200, response.text
+    return response.json()["total"]
+
+
+@contextlib.contextmanager
+def nothing_stored(service):
+    """Assert that the block leaves no new case of the deputy's and no photo file."""
+    cases, files = case_total(service), photo_files(service)
+    yield
+    assert case_total(service) == cases, "a refused report left a case behind"
+    assert photo_files(service) == files, "a refused request left photo files behind"
+
+
+def post_report(
+    client: Client, files, description="Bikes parked in a heap", headers=None, **form
+):
+    data = {"description": description, **form} if description is not None else form
+    return client.post("/api/v1/reports", data=data, files=files, headers=headers)
+
+
+def new_case(service) -> str:
+    response = service.as_("deputy").report()
+    assert response.status_code == 201, response.text
+    return response.json()["number"]
+
+
+def triage_task(service, number) -> dict:
+    return service.as_("office").task_of(number, "triage")
+
+
+def dispatched_case(service, department="water") -> tuple[str, dict]:
+    """A case dispatched to `department`, and its open handle task."""
+    number = new_case(service)
+    office = service.as_("office")
+    response = office.complete(
+        triage_task(service, number)["id"],
+        decision="dispatch",
+        category="water-environment",
+        department=department,
+    )
+    assert response.status_code == 200, response.text
+    return number, service.as_(f"{department}-liaison").task_of(number, "handle")
+
+
+def assert_still_open(service, number, task, status):
+    case = service.as_("admin").case(number)
+    assert case["status"] == status
+    assert task["id"] in [t["id"] for t in case["open_tasks"]]
+
+
+# Reports
+
+
+def test_text_file_named_jpg_is_refused_naming_photos(service):
+    with nothing_stored(service):
+        response = post_report(service.as_("deputy"), [("photos", TEXT_AS_JPEG)])
+    assert_error(response, 422, "photos")
+
+
+def test_truncated_jpeg_is_refused(service):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", photo("truncated_jpeg.jpg"))]
+        )
+    assert_error(response, 422, "photos")
+
+
+def test_one_bad_photo_among_good_ones_stores_none_of_them(service):
+    files = [
+        ("photos", photo(name))
+        for name in ("hopper.jpg", "coffee.png", "truncated_jpeg.jpg")
+    ]
+    with nothing_stored(service):
+        response = post_report(service.as_("deputy"), files)
+    assert_error(response, 422, "photos")
+
+
+def test_report_without_photos_is_refused(service):
+    with nothing_stored(service):
+        response = service.as_("deputy").report(photos=())
+    assert_error(response, 422, "photos")
+
+
+def test_report_with_ten_photos_is_refused(service):
+    with nothing_stored(service):
+        response = service.as_("deputy").report(photos=("hopper.jpg",) * 10)
+    assert_error(response, 422, "photos")
+
+
+def test_report_with_nine_photos_is_accepted(service):
+    before = case_total(service)
+
+    response = service.as_("deputy").report(photos=("hopper.jpg",) * 9)
+
+    assert response.status_code == 201, response.text
+    assert len(response.json()["photos"]) == 9
+    assert case_total(service) == before + 1
+
+
+def test_report_without_description_is_refused_naming_description(service):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", photo("hopper.jpg"))], description=None
+        )
+    assert_error(response, 422, "description")
+
+
+def test_report_with_empty_description_is_refused(service):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", photo("hopper.jpg"))], description=""
+        )
+    assert_error(response, 422, "description")
+
+
+def test_report_with_unknown_category_hint_is_refused_naming_category(service):
+    with nothing_stored(service):
+        response = service.as_("deputy").report(category="flying-saucers")
+    assert_error(response, 422, "category")
+
+
+@pytest.mark.parametrize("given", [{"lat": "23.125"}, {"lng": "113.32"}])
+def test_report_with_only_one_coordinate_is_refused(service, given):
+    with nothing_stored(service):
+        response = service.as_("deputy").report(**given)
+    assert_error(response, 422, *given)
+
+
+@pytest.mark.parametrize(
+    "lat, lng",
+    [("north", "113.32"), ("91", "113.32"), ("23.125", "181"), ("nan", "113.32")],
+)
+def test_report_with_impossible_coordinates_is_refused(service, lat, lng):
+    with nothing_stored(service):
+        response = service.as_("deputy").report(lat=lat, lng=lng)
+    body = assert_error(response, 422)
+    assert field_names(body.get("errors")) & {"lat", "lng"}
+
+
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"description": "x" * 4001}, "description"),
+        ({"address": "x" * 301}, "address"),
+        ({"category": "c" * 41}, "category"),
+    ],
+)
+def test_report_with_overlong_text_is_refused(service, form, field):
+    with nothing_stored(service):
+        response = service.as_("deputy").report(**form)
+    assert_error(response, 422, field)
+
+
+def test_report_sent_as_json_is_refused(service):
+    with nothing_stored(service):
+        response = service.as_("deputy").post(
+            "/api/v1/reports", json={"description": "Bikes parked in a heap"}
+        )
+    assert_error(response, 422)
+
+
+def test_photo_over_the_byte_limit_is_refused_as_too_large(service):
+    oversized = os.urandom(15 * 1024 * 1024 + 1)
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", ("huge.jpg", oversized, "image/jpeg"))]
+        )
+    assert_error(response, 413, "photos")
+
+
+def test_report_without_token_is_unauthorized(service):
+    with nothing_stored(service):
+        response = service.as_("nobody").report()
+    assert_error(response, 401)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer not-a-real-token", "Basic ZGVwdXR5OnNlY3JldA==", "Bearer "],
+)
+def test_report_with_bad_token_is_unauthorized(service, authorization):
+    client = Client(service.base_url, None)
+    client.http.headers["Authorization"] = authorization
+    with nothing_stored(service):
+        response = client.report()
+    assert_error(response, 401)
+
+
+def test_reads_without_token_are_unauthorized(service):
+    anonymous = service.as_("nobody")
+    for path in ("/api/v1/cases", "/api/v1/tasks", "/api/v1/categories"):
+        assert_error(anonymous.get(path), 401)
+
+
+def test_triage_user_cannot_submit_a_report(service):
+    with nothing_stored(service):
+        response = service.as_("office").report()
+    assert_error(response, 403)
+
+
+def test_retried_report_with_same_idempotency_key_returns_the_first_case(service):
+    deputy = service.as_("deputy")
+    cases, files = case_total(service), len(photo_files(service))
+    headers = {"Idempotency-Key": "retry-4b1e7c0a"}
+
+    first = post_report(deputy, [("photos", photo("hopper.jpg"))], headers=headers)
+    again = post_report(deputy, [("photos", photo("hopper.jpg"))], headers=headers)
+
+    assert first.status_code == 201, first.text
+    assert again.status_code in (200, 201), again.text
+    assert again.json()["number"] == first.json()["number"]
+    assert case_total(service) == cases + 1
+    # One photo and its thumbnail: the retry stored nothing more.
+    assert len(photo_files(service)) == files + 2
+
+
+def test_different_idempotency_keys_make_different_cases(service):
+    deputy = service.as_("deputy")
+    cases = case_total(service)
+
+    first = post_report(
+        deputy,
+        [("photos", photo("hopper.jpg"))],
+        headers={"Idempotency-Key": "key-a-9d2f"},
+    )
+    second = post_report(
+        deputy,
+        [("photos", photo("hopper.jpg"))],
+        headers={"Idempotency-Key": "key-b-9d2f"},
+    )
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["number"] != second.json()["number"]
+    assert case_total(service) == cases + 2
+
+
+def test_concurrent_retries_with_same_idempotency_key_make_one_case(service):
+    cases, files = case_total(service), len(photo_files(service))
+    answers = []
+
+    def submit():
+        answers.append(
+            post_report(
+                service.as_("deputy"),
+                [("photos", photo("hopper.jpg"))],
+                headers={"Idempotency-Key": "flaky-network-77e0"},
+            )
+        )
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [a.status_code for a in answers if a.status_code not in (200, 201)] == []
+    assert len({a.json()["number"] for a in answers}) == 1
+    assert case_total(service) == cases + 1
+    assert len(photo_files(service)) == files + 2
+
+
+def test_same_idempotency_key_of_another_reporter_makes_its_own_case(service):
+    headers = {"Idempotency-Key": "shared-key-0c41"}
+    mine = post_report(
+        service.as_("deputy"), [("photos", photo("hopper.jpg"))], headers=headers
+    )
+    theirs = post_report(
+        service.as_("other-deputy"), [("photos", photo("hopper.jpg"))], headers=headers
+    )
+
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["number"] != theirs.json()["number"]
+    assert theirs.json()["reporter"] == "other-deputy"
+
+
+def test_refused_report_does_not_use_up_its_idempotency_key(service):
+    deputy = service.as_("deputy")
+    headers = {"Idempotency-Key": "after-refusal-51c3"}
+    with nothing_stored(service):
+        refused = post_report(
+            deputy, [("photos", photo("truncated_jpeg.jpg"))], headers=headers
+        )
+    assert_error(refused, 422, "photos")
+
+    accepted = post_report(deputy, [("photos", photo("hopper.jpg"))], headers=headers)
+
+    assert accepted.status_code == 201, accepted.text
+
+
+# Cases and photos of others
+
+
+def test_reporter_cannot_see_another_reporters_case(service):
+    number = new_case(service)
+    case = service.as_("deputy").case(number)
+    other = service.as_("other-deputy")
+
+    assert_error(other.get(f"/api/v1/cases/{number}"), 404)
+    assert_error(other.get(case["photos"][0]["url"]), 404)
+    assert_error(other.get(case["photos"][0]["thumbnail_url"]), 404)
+    listed = other.get("/api/v1/cases").json()["items"]
+    assert number not in [item["number"] for item in listed]
+
+
+def test_unknown_case_is_not_found(service):
+    assert_error(service.as_("admin").get("/api/v1/cases/SSP-19990101-99999"), 404)
+
+
+# Completing triage tasks
+
+
+def test_dispatch_without_department_is_refused_and_case_stays_in_triage(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(
+        task["id"], decision="dispatch", category="water-environment"
+    )
+
+    assert_error(response, 422, "department")
+    assert_still_open(service, number, task, "triage")
+    assert triage_task(service, number)["id"] == task["id"]
+
+
+def test_unknown_decision_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(task["id"], decision="shrug")
+
+    assert_error(response, 422, "decision")
+    assert_still_open(service, number, task, "triage")
+
+
+def test_completion_without_decision_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(task["id"], note="no decision here")
+
+    assert_error(response, 422, "decision")
+    assert_still_open(service, number, task, "triage")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"decision": "dispatch", ', "not json at all", "\xff\xfe", "[1, 2]", "null"],
+)
+def test_malformed_json_body_is_a_json_client_error(service, body):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        data=body.encode("latin-1"),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert 400 <= response.status_code < 500, response.text
+    assert_error(response, response.status_code)
+    assert_still_open(service, number, task, "triage")
+
+
+def test_second_complete_of_the_same_task_conflicts(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+    office = service.as_("office")
+    first = office.complete(task["id"], decision="reject", reason="not our district")
+    assert first.status_code == 200, first.text
+
+    again = office.complete(task["id"], decision="reject", reason="not our district")
+
+    assert_error(again, 409)
+    case = service.as_("admin").case(number)
+    assert case["status"] == "rejected"
+    assert [e["action"] for e in case["timeline"]].count("rejected") == 1
+
+
+def test_dispatch_to_unknown_department_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(
+        task["id"],
+        decision="dispatch",
+        category="water-environment",
+        department="ministry-of-magic",
+    )
+
+    assert_error(response, 422, "department")
+    assert_still_open(service, number, task, "triage")
+
+
+def test_dispatch_to_unknown_category_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(
+        task["id"], decision="dispatch", category="dragons", department="water"
+    )
+
+    assert_error(response, 422, "category")
+    assert_still_open(service, number, task, "triage")
+
+
+def test_merge_into_nonexistent_case_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(
+        task["id"], decision="merge", duplicate_of="SSP-19990101-99999"
+    )
+
+    assert_error(response, 422, "duplicate_of")
+    assert_still_open(service, number, task, "triage")
+
+
+def test_merge_into_itself_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(
+        task["id"], decision="merge", duplicate_of=number
+    )
+
+    assert_error(response, 422, "duplicate_of")
+    assert_still_open(service, number, task, "triage")
+
+
+def test_transfer_to_unknown_partner_is_refused(service):
+    number = new_case(service)
+    task = triage_task(service, number)
+
+    response = service.as_("office").complete(
+        task["id"], decision="transfer", partner="the-moon"
+    )
+
+    assert_error(response, 422, "partner")
+    assert_still_open(service, number, task, "triage")
+    assert service.as_("admin").case(number)["partner"] is None
+
+
+def test_unknown_task_is_not_found(service):
+    office = service.as_("office")
+
+    assert_error(office.complete(987654, decision="reject", reason="x"), 404)
+    assert_error(office.post("/api/v1/tasks/987654/claim"), 404)
+    assert_error(office.post("/api/v1/tasks/987654/release"), 404)
+
+
+# Completing handle tasks
+
+
+def test_handler_of_another_department_can_neither_work_nor_see_the_case(service):
+    number, task = dispatched_case(service, department="water")
+    housing = service.as_("housing-liaison")
+
+    response = housing.complete(
+        task["id"],
+        photos=["rocket.jpg"],
+        decision="done",
+        result="not ours, but done anyway",
+    )
+
+    assert response.status_code in (403, 404), response.text
+    assert_error(response, response.status_code)
+    assert_error(housing.get(f"/api/v1/cases/{number}"), 404)
+    assert_error(
+        housing.post(f"/api/v1/tasks/{task['id']}/claim"), response.status_code
+    )
+    assert_still_open(service, number, task, "handling")
+
+
+def test_done_without_photo_is_refused_and_task_stays_open(service):
+    number, task = dispatched_case(service)
+
+    response = service.as_("water-liaison").complete(
+        task["id"], decision="done", result="Cleared and cleaned"
+    )
+
+    assert_error(response, 422, "photos")
+    assert_still_open(service, number, task, "handling")
+
+
+def test_done_without_result_is_refused_naming_result(service):
+    number, task = dispatched_case(service)
+
+    with nothing_stored(service):
+        response = service.as_("water-liaison").complete(
+            task["id"], photos=["rocket.jpg"], decision="done"
+        )
+
+    assert_error(response, 422, "result")
+    assert_still_open(service, number, task, "handling")
+
+
+def test_done_with_a_broken_photo_stores_no_photo(service):
+    number, task = dispatched_case(service)
+
+    with nothing_stored(service):
+        response = service.as_("water-liaison").complete(
+            task["id"],
+            photos=["rocket.jpg", "truncated_jpeg.jpg"],
+            decision="done",
+            result="Cleared and cleaned",
+        )
+
+    assert_error(response, 422, "photos")
+    assert_still_open(service, number, task, "handling")
+    assert [p["kind"] for p in service.as_("admin").case(number)["photos"]] == [
+        "report"
+    ]
+
+
+def test_done_with_ten_photos_is_refused(service):
+    number, task = dispatched_case(service)
+
+    with nothing_stored(service):
+        response = service.as_("water-liaison").complete(
+            task["id"],
+            photos=["hopper.jpg"] * 10,
+            decision="done",
+            result="Cleared and cleaned",
+        )
+
+    assert_error(response, 422, "photos")
+    assert_still_open(service, number, task, "handling")
+
+
+def test_triage_decision_on_a_handle_task_is_refused(service):
+    number, task = dispatched_case(service)
+
+    response = service.as_("water-liaison").complete(
+        task["id"], decision="dispatch", category="noise", department="housing"
+    )
+
+    assert_error(response, 422, "decision")
+    assert_still_open(service, number, task, "handling")
+
+
+# Queues
+
+
+def test_unknown_queue_is_refused(service):
+    response = service.as_("office").get("/api/v1/tasks", params={"queue": "bogus"})
+
+    assert_error(response, 422, "queue")
+
+
+def test_all_queue_is_forbidden_to_triage(service):
+    response = service.as_("office").get("/api/v1/tasks", params={"queue": "all"})
+
+    assert_error(response, 403)
+
+
+def test_all_queue_is_open_to_supervisors(service):
+    response = service.as_("supervisor").get("/api/v1/tasks", params={"queue": "all"})
+
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"page": "0"}, {"per_page": "1000"}, {"status": "lost"}, {"page": "first"}],
+)
+def test_bad_case_list_filters_are_refused(service, params):
+    response = service.as_("deputy").get("/api/v1/cases", params=params)
+
+    assert_error(response, 422, *params)
+
+
+def test_no_refusal_was_an_unexpected_error(service):
+    # Runs last in this module: every request above was refused on purpose.
+    assert "unexpected error" not in service.log()
+    assert "Traceback" not in service.log()
