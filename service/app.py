@@ -3,17 +3,17 @@
 import logging
 import warnings
 
-from flask import Flask, g, request
+from flask import Flask, g
 from flask_smorest import Api
 
 from service.casework import Casework
-from service.database import Database
+from service.database import Database, roll_back
 from service.definitions import DefinitionRegistry
 from service.errors import register_error_handlers
 from service.logs import configure_logging
 from service.photos import PhotoLimits, PhotoStore
 from service.settings import Settings
-from workflows.clock import attach_engine_to_clock
+from workflows.clock import attach_engine_to_clock, clock
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
 
     if settings.test_clock:
+        clock.share_offset_through(settings.instance_dir / "test-clock")
         warnings.warn(
             "SUISHOUPAI_TEST_CLOCK is set: the clock can be moved over HTTP",
             stacklevel=1,
@@ -87,9 +88,9 @@ def _wire_request_sessions(app: Flask, db: Database) -> None:
             if response.status_code < 400:
                 session.commit()
             else:
-                _roll_back(session)
+                roll_back(session)
         except Exception:
-            _roll_back(session)
+            roll_back(session)
             raise
         finally:
             session.close()
@@ -99,15 +100,5 @@ def _wire_request_sessions(app: Flask, db: Database) -> None:
     def close_session(_error):
         session = g.pop("db_session", None)
         if session is not None:
-            _roll_back(session)
+            roll_back(session)
             session.close()
-
-
-def _roll_back(session) -> None:
-    session.rollback()
-    for undo in session.info.pop("on_rollback", []):
-        undo()
-
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/v1/")

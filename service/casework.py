@@ -30,7 +30,7 @@ from service.definitions import DefinitionRegistry
 from service.permissions import can_see_case, can_work_task
 from service.photos import PhotoLimits, PhotoStore, ProcessedPhoto, process_photo
 from workflows.clock import clock
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound, SuishoupaiError
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.runtime import CaseInstance
 
 log = logging.getLogger(__name__)
@@ -378,7 +378,11 @@ class Casework:
     # Timers
 
     def fire_due_timers(self, db: Database, now: datetime | None = None) -> int:
-        """Advance every case with a timer due by `now`, each in its own transaction."""
+        """Advance every case with a timer due by `now`, each in its own transaction.
+
+        Several processes may sweep at once: each case is claimed by one of them,
+        and a case another process holds is left to that process.
+        """
         now = now or clock.now()
         with db.transaction() as session:
             case_ids = session.scalars(
@@ -390,18 +394,35 @@ class Casework:
         for case_id in case_ids:
             try:
                 with db.transaction() as session:
-                    case = session.get(Case, case_id)
-                    self._lock(session, case)
+                    case = self._claim_for_sweep(session, case_id, now)
+                    if case is None:
+                        continue
                     instance = self._instance(session, case)
                     instance.fire_due_timers()
                     self._sync(session, case, instance, SYSTEM)
                     fired += 1
-            except SuishoupaiError:
-                # One broken case must not stop the sweep for the others.
-                log.exception(
-                    "timer sweep failed for a case", extra={"case_id": case_id}
-                )
+            except Exception:
+                # One broken case must not stop the sweep for the others; it is
+                # rolled back and tried again at the next sweep.
+                log.exception("timer sweep failed", extra={"case_id": case_id})
         return fired
+
+    def _claim_for_sweep(self, session, case_id, now) -> Case | None:
+        """Lock a case with a due timer, or None if another process holds or did it."""
+        case = session.scalar(
+            select(Case)
+            .where(Case.id == case_id)
+            .with_for_update(skip_locked=True, of=Case)
+        )
+        if case is None:
+            return None
+        self._lock(session, case)
+        still_due = session.scalar(
+            select(PendingTimerRow.id)
+            .where(PendingTimerRow.case_id == case_id, PendingTimerRow.due_at <= now)
+            .limit(1)
+        )
+        return case if still_due is not None else None
 
     # Keeping the case, its indexes and its timeline in step with the engine
 

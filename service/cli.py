@@ -7,16 +7,17 @@ from flask import Flask
 
 from service.app import create_app
 from service.auth import add_user
+from service.cli_bpmn import bpmn
 from service.reference import seed_reference_data
-from service.scheduler import start_scheduler
+from service.server import ServiceServer
 from workflows.errors import SuishoupaiError
 
 
 def prepare_database(app: Flask) -> None:
-    """Create missing tables, seed reference data and deploy the bundled diagrams."""
+    """Migrate the tables, seed reference data and deploy the bundled diagrams."""
     settings = app.extensions["suishoupai.settings"]
     db = app.extensions["suishoupai.db"]
-    db.create_tables()
+    db.upgrade()
     with db.transaction() as session:
         seed_reference_data(session)
         version = app.extensions["suishoupai.registry"].deploy_folder(
@@ -42,13 +43,28 @@ def main():
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host, port):
-    """Serve the API and run the scheduler."""
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="worker processes",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="threads per worker",
+)
+def serve(host, port, workers, threads):
+    """Serve the API and the pages, with the scheduler in every worker."""
     app = _app()
     prepare_database(app)
-    start_scheduler(app)
-    click.echo(f"serving on http://{host}:{port}", err=True)
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    app.extensions["suishoupai.db"].engine.dispose()
+    settings = app.extensions["suishoupai.settings"]
+    click.echo(f"serving on http://{host}:{port} with {workers} worker(s)", err=True)
+    ServiceServer(settings, f"{host}:{port}", workers, threads).run()
 
 
 @main.group()
@@ -56,9 +72,9 @@ def db():
     """Database commands."""
 
 
-@db.command("init")
-def db_init():
-    """Create the tables, seed departments and categories, deploy the diagrams."""
+@db.command("upgrade")
+def db_upgrade():
+    """Migrate the tables, seed departments and categories, deploy the diagrams."""
     prepare_database(_app())
 
 
@@ -89,6 +105,8 @@ def user_add(name, role, department):
     click.echo(f"user {name} ({role}) created; API token:", err=True)
     click.echo(token)
 
+
+main.add_command(bpmn)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,10 +6,19 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Base
+from models import schema
+
+
+def driver_url(url: str) -> str:
+    """Name psycopg 3 as the driver of a plain postgresql:// URL."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
 
 
 def make_engine(url: str) -> Engine:
+    url = driver_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
@@ -33,8 +42,9 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_tables(self) -> None:
-        Base.metadata.create_all(self.engine)
+    def upgrade(self) -> None:
+        """Bring the tables up to the newest migration."""
+        schema.upgrade(self.engine)
 
     @contextmanager
     def transaction(self):
@@ -44,9 +54,14 @@ class Database:
             yield session
             session.commit()
         except BaseException:
-            session.rollback()
-            for undo in session.info.pop("on_rollback", []):
-                undo()
+            roll_back(session)
             raise
         finally:
             session.close()
+
+
+def roll_back(session: Session) -> None:
+    """Roll back, and undo what the transaction wrote outside the database (files)."""
+    session.rollback()
+    for undo in session.info.pop("on_rollback", []):
+        undo()

@@ -5,13 +5,22 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
+from sqlalchemy.engine import make_url
+
+from service.database import driver_url
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("SUISHOUPAI_TEST_POSTGRES_URL")
+# Every server-backed test runs on SQLite, and on PostgreSQL too when it is given.
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 CORPUS = ROOT.parent / "shared" / "corpus"
 PHOTOS = CORPUS / "photos"
 
@@ -93,11 +102,34 @@ class Client:
         return response.json()
 
 
+class ScratchDatabase:
+    """A PostgreSQL database of one test server's own, dropped afterwards."""
+
+    def __init__(self):
+        self.name = f"ssp_test_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        base = make_url(driver_url(POSTGRES_URL))
+        self.url = base.set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self):
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    @staticmethod
+    def _admin(statement):
+        url = make_url(driver_url(POSTGRES_URL)).set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(statement)
+
+
 @dataclass
 class Service:
     """A running `suishoupai serve` with its own instance folder and users."""
 
     instance_dir: Path
+    database_url: str | None = None
+    workers: int = 1
+    settings: dict = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     tokens: dict = field(default_factory=dict)
     process: subprocess.Popen | None = None
@@ -108,12 +140,16 @@ class Service:
 
     @property
     def environment(self) -> dict:
-        return {
+        environment = {
             **os.environ,
             "SUISHOUPAI_INSTANCE_DIR": str(self.instance_dir),
             "SUISHOUPAI_TEST_CLOCK": "1",
             "PYTHONWARNINGS": "ignore",
         }
+        if self.database_url:
+            environment["SUISHOUPAI_DATABASE_URL"] = self.database_url
+        environment.update(self.settings)
+        return environment
 
     def cli(self, *args) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -136,14 +172,9 @@ class Service:
         return token
 
     def start(self) -> None:
-        log = open(self.instance_dir / "server.log", "w")  # noqa: SIM115 - closed in stop
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=self.environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        # The child writes to the file; our handle is closed as soon as it started.
+        with open(self.log_path, "w") as log:
+            self.process = self._spawn(log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -155,6 +186,24 @@ class Service:
                 time.sleep(0.1)
         raise RuntimeError("the service did not answer in time:\n" + self.log())
 
+    def _spawn(self, log) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -163,8 +212,15 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
+    @property
+    def log_path(self) -> Path:
+        return self.instance_dir / f"server-{self.port}.log"
+
     def log(self) -> str:
-        return (self.instance_dir / "server.log").read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
+
+    def assert_no_traceback(self) -> None:
+        assert "Traceback" not in self.log(), "the server failed:\n" + self.log()
 
     def as_(self, name: str) -> Client:
         return Client(self.base_url, self.tokens.get(name))
@@ -177,25 +233,34 @@ class Service:
         return response.json()
 
 
-def _start_service(folder: Path) -> Service:
-    service = Service(instance_dir=folder)
-    for name, (role, department) in USERS.items():
-        service.add_user(name, role, department)
-    service.start()
-    return service
+@contextmanager
+def running_service(folder: Path, backend: str, **options):
+    """A server with the test users, on a SQLite file or a scratch PostgreSQL db."""
+    scratch = ScratchDatabase() if backend == "postgresql" else None
+    service = Service(
+        instance_dir=folder, database_url=scratch.url if scratch else None, **options
+    )
+    try:
+        for name, (role, department) in USERS.items():
+            service.add_user(name, role, department)
+        service.start()
+        yield service
+    finally:
+        service.stop()
+        if scratch:
+            scratch.drop()
+    service.assert_no_traceback()
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def service(request, tmp_path_factory):
     """One server for a module; each test makes its own cases."""
-    running = _start_service(tmp_path_factory.mktemp("service"))
-    yield running
-    running.stop()
+    with running_service(tmp_path_factory.mktemp("service"), request.param) as running:
+        yield running
 
 
-@pytest.fixture
-def own_service(tmp_path):
+@pytest.fixture(params=BACKENDS)
+def own_service(request, tmp_path):
     """A server of this test's own, for tests that move its clock."""
-    running = _start_service(tmp_path)
-    yield running
-    running.stop()
+    with running_service(tmp_path, request.param) as running:
+        yield running

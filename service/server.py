@@ -1,0 +1,43 @@
+"""The production WSGI server: gunicorn workers, each with its own app and scheduler."""
+
+import logging
+
+from gunicorn.app.base import BaseApplication
+
+from service.app import create_app
+from service.scheduler import start_scheduler
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceServer(BaseApplication):
+    """Gunicorn configured from our settings instead of its command line."""
+
+    def __init__(self, settings: Settings, bind: str, workers: int, threads: int):
+        self.settings = settings
+        self.options = {
+            "bind": bind,
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            # Several services may run on one machine (tests do): no shared socket.
+            "control_socket_disable": True,
+            "post_worker_init": self._start_jobs,
+        }
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return create_app(self.settings)
+
+    @staticmethod
+    def _start_jobs(worker):
+        # Every worker sweeps; claims on case rows keep each due timer to one of them.
+        start_scheduler(worker.wsgi)

@@ -1,0 +1,141 @@
+"""Two service processes, each with its scheduler, on one database, racing on cases."""
+
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import BACKENDS, Service, running_service
+
+CASES = 50
+HOUR = 3600
+FAST_SWEEPS = {"SUISHOUPAI_SWEEP_SECONDS": "0.2"}
+
+
+@pytest.fixture(params=BACKENDS)
+def two_services(request, tmp_path):
+    """Two processes on one database, sharing photos and the test clock."""
+    with running_service(tmp_path, request.param, settings=FAST_SWEEPS) as first:
+        second = replace(first, port=Service(tmp_path).port, process=None)
+        second.start()
+        try:
+            yield first, second
+        finally:
+            second.stop()
+        second.assert_no_traceback()
+
+
+def _race(calls):
+    """Run the calls at once from many threads; answers in the order given."""
+    random.shuffle(indexed := list(enumerate(calls)))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        futures = {index: pool.submit(call) for index, call in indexed}
+    return [futures[index].result() for index in range(len(calls))]
+
+
+def test_racing_operations_are_applied_once_each(two_services):
+    first, second = two_services
+    services = [first, second]
+
+    def on(index):
+        return services[index % 2]
+
+    reports = _race(
+        [
+            lambda i=i: on(i).as_("deputy").report(category="shared-bikes")
+            for i in range(CASES)
+        ]
+    )
+    assert {r.status_code for r in reports} == {201}
+    numbers = [r.json()["number"] for r in reports]
+    triage = {t["case_number"]: t["id"] for t in first.as_("office").queue()}
+
+    # Two people claim every triage task through different processes at once.
+    claims = _race(
+        [
+            lambda n=n, s=s, who=who: s.as_(who).post(
+                f"/api/v1/tasks/{triage[n]}/claim"
+            )
+            for n in numbers
+            for s, who in ((first, "office"), (second, "admin"))
+        ]
+    )
+    for pair in zip(claims[::2], claims[1::2], strict=True):
+        assert sorted(r.status_code for r in pair) == [200, 409]
+    holder = {
+        n: "office" if office.status_code == 200 else "admin"
+        for n, office in zip(numbers, claims[::2], strict=True)
+    }
+
+    # The holder completes twice, through both processes, while time passes.
+    dispatch = {
+        "decision": "dispatch",
+        "category": "shared-bikes",
+        "department": "traffic-police",
+    }
+    calls = [
+        lambda n=n, s=s: s.as_(holder[n]).complete(triage[n], **dispatch)
+        for n in numbers
+        for s in services
+    ]
+    calls += [lambda s=s: s.advance_clock(0.75 * HOUR) for s in services * 2]
+    dispatched = _race(calls)[: 2 * CASES]
+    for pair in zip(dispatched[::2], dispatched[1::2], strict=True):
+        assert sorted(r.status_code for r in pair) == [200, 409]
+
+    # Every handling task is now late; the race decides which reach level 3.
+    first.advance_clock(4.5 * HOUR)
+    handle = {t["case_number"]: t["id"] for t in first.as_("traffic-liaison").queue()}
+    assert set(handle) == set(numbers)
+    calls = [
+        lambda n=n, s=s: s.as_("traffic-liaison").complete(
+            handle[n], photos=["hopper.jpg"], decision="done", result="Moved"
+        )
+        for n in numbers
+        for s in services
+    ]
+    calls += [lambda s=s: s.advance_clock(1.5 * HOUR) for s in services * 3]
+    handled = _race(calls)[: 2 * CASES]
+    for pair in zip(handled[::2], handled[1::2], strict=True):
+        assert sorted(r.status_code for r in pair) == [200, 409]
+
+    confirm = {
+        t["case_number"]: t["id"]
+        for t in first.as_("deputy").queue("mine")
+        if t["name"] == "confirm"
+    }
+    confirmed = _race(
+        [
+            lambda n=n, s=s: s.as_("deputy").complete(confirm[n], decision="satisfied")
+            for n in numbers
+            for s in services
+        ]
+    )
+    for pair in zip(confirmed[::2], confirmed[1::2], strict=True):
+        assert sorted(r.status_code for r in pair) == [200, 409]
+
+    _assert_every_case_is_whole(first, numbers)
+
+
+def _assert_every_case_is_whole(service, numbers):
+    supervisor = service.as_("supervisor")
+    escalations = supervisor.get("/api/v1/escalations").json()
+    raised = Counter((e["case_number"], e["stage"], e["level"]) for e in escalations)
+    assert max(raised.values(), default=1) == 1, "an escalation fired twice"
+    assert all(e["closed_at"] for e in escalations), "an escalation stayed open"
+    assert any(e["stage"] == "handling" for e in escalations)
+
+    for number in numbers:
+        case = supervisor.case(number)
+        actions = Counter(event["action"] for event in case["timeline"])
+        assert case["status"] == "closed"
+        assert case["open_tasks"] == []
+        assert case["escalation_level"] == 0
+        for once in ("reported", "dispatched", "handled", "confirmed"):
+            assert actions[once] == 1, (number, once, actions)
+        mine = sum(1 for key in raised if key[0] == number)
+        assert actions["escalated"] == mine
+        assert actions["escalation_closed"] == mine
+        assert len([p for p in case["photos"] if p["kind"] == "feedback"]) == 1
