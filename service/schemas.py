@@ -79,6 +79,7 @@ class TaskSchema(Schema):
 
 class TaskListSchema(Schema):
     items = fields.List(fields.Nested(TaskSchema))
+    next = fields.String(allow_none=True)
 
 
 class LocationSchema(Schema):
@@ -139,6 +140,8 @@ class TaskQuerySchema(Schema):
     queue = fields.String(
         load_default="available", validate=validate.OneOf(["mine", "available", "all"])
     )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    after = fields.String(metadata={"description": "the `next` of the previous page"})
 
 
 class ReportFormSchema(Schema):

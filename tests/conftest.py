@@ -33,6 +33,7 @@ USERS = {
     "housing-liaison": ("handler", "housing"),
     "traffic-liaison": ("handler", "traffic-police"),
     "supervisor": ("supervisor", None),
+    "designer": ("designer", None),
     "admin": ("admin", None),
 }
 
@@ -74,9 +75,15 @@ class Client:
         )
 
     def queue(self, queue="available"):
-        response = self.get("/api/v1/tasks", params={"queue": queue})
-        assert response.status_code == 200, response.text
-        return response.json()["items"]
+        """Every task of the queue, following its pages."""
+        items, params = [], {"queue": queue, "limit": 500}
+        while True:
+            response = self.get("/api/v1/tasks", params=params)
+            assert response.status_code == 200, response.text
+            items += response.json()["items"]
+            if response.json()["next"] is None:
+                return items
+            params["after"] = response.json()["next"]
 
     def task_of(self, case_number, name, queue="available"):
         """The open task of that case and name in one of my queues."""

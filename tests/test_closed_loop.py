@@ -275,3 +275,36 @@ def test_reference_data_and_openapi_are_served(service):
     }
     assert spec.status_code == 200
     assert "/api/v1/reports" in spec.json()["paths"]
+
+
+def test_queue_pages_neither_skip_nor_repeat_while_tasks_change(service):
+    numbers = {_report(service)["number"] for _ in range(5)}
+    office = service.as_("office")
+
+    seen, after = [], None
+    while True:
+        params = {
+            "queue": "available",
+            "limit": 2,
+            **({"after": after} if after else {}),
+        }
+        page = office.get("/api/v1/tasks", params=params).json()
+        seen += [task["id"] for task in page["items"]]
+        if len(seen) == 2:
+            # A task ahead of the cursor leaves the queue meanwhile.
+            office.post(f"/api/v1/tasks/{seen[0]}/claim")
+            _report(service)
+        after = page["next"]
+        if after is None:
+            break
+
+    assert len(seen) == len(set(seen))
+    still_open = {t["id"] for t in office.queue() if t["case_number"] in numbers}
+    assert still_open <= set(seen)
+
+
+def test_bad_queue_cursor_is_refused(service):
+    response = service.as_("office").get("/api/v1/tasks", params={"after": "nonsense"})
+
+    assert response.status_code == 422
+    assert "after" in response.json()["errors"]

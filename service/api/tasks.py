@@ -1,9 +1,12 @@
 """Task queues and task actions: claim, release and complete."""
 
+import base64
+from datetime import datetime
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from models import Case, HumanTaskRow
 from service.api import db_session, extension
@@ -59,11 +62,52 @@ class Tasks(MethodView):
     @blp.arguments(TaskQuerySchema, location="query")
     @blp.response(200, TaskListSchema)
     def get(self, query):
-        """A queue: mine, available (claimable by my role and department) or all"""
-        tasks = queue_query(current_user(), query["queue"]).order_by(
-            HumanTaskRow.due_at.is_(None), HumanTaskRow.due_at, HumanTaskRow.id
+        """A queue, soonest due first: mine, available (claimable by me) or all
+
+        Pages follow `next`: a cursor after the last item, so tasks that open or
+        close meanwhile never make a page skip or repeat an item.
+        """
+        tasks = queue_query(current_user(), query["queue"])
+        if query.get("after"):
+            tasks = tasks.where(after_cursor(query["after"]))
+        limit = query["limit"]
+        items = (
+            db_session()
+            .scalars(
+                tasks.order_by(
+                    HumanTaskRow.due_at.asc().nulls_last(), HumanTaskRow.id
+                ).limit(limit + 1)
+            )
+            .all()
         )
-        return {"items": db_session().scalars(tasks).all()}
+        more = len(items) > limit
+        items = items[:limit]
+        return {"items": items, "next": cursor_of(items[-1]) if more else None}
+
+
+def cursor_of(task: HumanTaskRow) -> str:
+    due = task.due_at.isoformat() if task.due_at else "-"
+    return base64.urlsafe_b64encode(f"{due}|{task.id}".encode()).decode()
+
+
+def after_cursor(cursor: str):
+    """The condition for tasks that sort after the one the cursor names."""
+    try:
+        due_text, task_id = base64.urlsafe_b64decode(cursor).decode().split("|")
+        task_id = int(task_id)
+        due = None if due_text == "-" else datetime.fromisoformat(due_text)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Invalid(
+            "not a cursor this service gave",
+            errors={"after": ["use the 'next' of the previous page"]},
+        ) from error
+    if due is None:
+        return and_(HumanTaskRow.due_at.is_(None), HumanTaskRow.id > task_id)
+    return or_(
+        HumanTaskRow.due_at > due,
+        and_(HumanTaskRow.due_at == due, HumanTaskRow.id > task_id),
+        HumanTaskRow.due_at.is_(None),
+    )
 
 
 @blp.route("/tasks/<int:task_id>/claim")
