@@ -5,6 +5,7 @@ import sys
 import click
 from flask import Flask
 
+from models import schema
 from service.app import create_app
 from service.auth import add_user
 from service.cli_bpmn import bpmn
@@ -76,6 +77,15 @@ def db():
 def db_upgrade():
     """Migrate the tables, seed departments and categories, deploy the diagrams."""
     prepare_database(_app())
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="what the migration changes")
+def db_revision(message):
+    """Write a migration for what the models have that the database lacks."""
+    app = _app()
+    app.extensions["suishoupai.db"].upgrade()
+    schema.new_revision(app.extensions["suishoupai.db"].engine, message)
 
 
 @main.group()
