@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -9,7 +10,9 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -20,6 +23,10 @@ from workflows.serialization import instance_serializer
 
 log = logging.getLogger(__name__)
 script_engine = RestrictedScriptEngine()
+# Bounds on one advance: a loop or self-call is stopped, not run forever.
+MAX_ENGINE_STEPS = 500
+MAX_CALL_DEPTH = 25
+MAX_ADVANCE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,6 @@ class CaseInstance:
     def __init__(self, workflow: BpmnWorkflow, definition: ProcessDefinition):
         self.workflow = workflow
         self.definition = definition
-        self.escalations: list[str] = []
 
     @classmethod
     def start(cls, definition: ProcessDefinition, data: dict) -> "CaseInstance":
@@ -112,6 +118,15 @@ class CaseInstance:
     def fire_due_timers(self) -> None:
         self._advance()
 
+    def signal(self, name: str) -> bool:
+        """Send a signal into the instance; False when nothing in it waits for one."""
+        try:
+            self.workflow.send_event(BpmnEvent(SignalEventDefinition(name)))
+        except WorkflowException:
+            return False
+        self._advance()
+        return True
+
     def pending_timers(self) -> list[PendingTimer]:
         timers = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
@@ -133,15 +148,54 @@ class CaseInstance:
         return task
 
     def _advance(self) -> None:
+        steps = _StepBudget()
         try:
             self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            self.workflow.do_engine_steps(will_complete_task=steps.spend)
         except SpiffWorkflowException as error:
             raise EngineError(f"the diagram failed: {error}") from error
-        for event in self.workflow.get_events():
-            code = getattr(event.event_definition, "code", None)
-            if code:
-                self.escalations.append(code)
+        except RecursionError as error:
+            raise EngineError("the diagram nests calls too deeply to run") from error
+        # Events nothing in the diagram caught (signals sent on, say) are dropped.
+        self.workflow.get_events()
+
+
+class _StepBudget:
+    """Stops an advance that runs away: too many steps, calls too deep, too long.
+
+    A diagram that loops or calls itself without waiting for anyone would
+    otherwise hold the case's lock and a worker forever.
+    """
+
+    def __init__(self):
+        self.left = MAX_ENGINE_STEPS
+        self.deadline = time.monotonic() + MAX_ADVANCE_SECONDS
+
+    def spend(self, task: SpiffTask) -> None:
+        self.left -= 1
+        element_id = task.task_spec.bpmn_id
+        if self.left < 0:
+            self._stop(
+                f"ran more than {MAX_ENGINE_STEPS} automatic steps without "
+                f"waiting for anyone; it stopped at {element_id}",
+                element_id,
+            )
+        if getattr(task.workflow, "depth", 0) > MAX_CALL_DEPTH:
+            self._stop(
+                f"nests calls more than {MAX_CALL_DEPTH} deep at {element_id}: "
+                "does a process call itself?",
+                element_id,
+            )
+        if time.monotonic() > self.deadline:
+            self._stop(
+                f"ran longer than {MAX_ADVANCE_SECONDS} seconds without waiting "
+                f"for anyone; it stopped at {element_id}",
+                element_id,
+            )
+
+    @staticmethod
+    def _stop(message: str, element_id: str):
+        raise EngineError(f"the diagram {message}", element_id=element_id)
 
 
 def _human_task(task: SpiffTask) -> HumanTask:
