@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -20,3 +20,21 @@ class ProcessVersion(Base):
     files: Mapped[dict] = mapped_column(JSON)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(80))
+
+
+class CaseMigration(Base):
+    """One case moved to another version, with its instance as it was, for revert."""
+
+    __tablename__ = "case_migrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[str] = mapped_column(String(36), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    previous_instance: Mapped[str] = mapped_column(Text)
+    revision_after: Mapped[int]
+    migrated_at: Mapped[datetime]
+    migrated_by: Mapped[str] = mapped_column(String(80))
+    reverted_at: Mapped[datetime | None]
+    reverted_by: Mapped[str | None] = mapped_column(String(80))
