@@ -10,9 +10,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -53,6 +51,7 @@ class CaseInstance:
     def __init__(self, workflow: BpmnWorkflow, definition: ProcessDefinition):
         self.workflow = workflow
         self.definition = definition
+        self.escalations: list[str] = []
 
     @classmethod
     def start(cls, definition: ProcessDefinition, data: dict) -> "CaseInstance":
@@ -118,15 +117,6 @@ class CaseInstance:
     def fire_due_timers(self) -> None:
         self._advance()
 
-    def signal(self, name: str) -> bool:
-        """Send a signal into the instance; False when nothing in it waits for one."""
-        try:
-            self.workflow.send_event(BpmnEvent(SignalEventDefinition(name)))
-        except WorkflowException:
-            return False
-        self._advance()
-        return True
-
     def pending_timers(self) -> list[PendingTimer]:
         timers = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
@@ -156,8 +146,10 @@ class CaseInstance:
             raise EngineError(f"the diagram failed: {error}") from error
         except RecursionError as error:
             raise EngineError("the diagram nests calls too deeply to run") from error
-        # Events nothing in the diagram caught (signals sent on, say) are dropped.
-        self.workflow.get_events()
+        for event in self.workflow.get_events():
+            code = getattr(event.event_definition, "code", None)
+            if code:
+                self.escalations.append(code)
 
 
 class _StepBudget:
