@@ -79,9 +79,10 @@ def plan_migration(
     try:
         moved.fire_due_timers()
         # Saving and loading proves that nothing in the instance still needs `old`.
-        escalations = moved.escalations
+        raised = getattr(moved, "escalations", None)
         moved = CaseInstance.restore(new, moved.dump())
-        moved.escalations = escalations
+        if raised:
+            moved.escalations = raised
     except (SuishoupaiError, KeyError, ValueError, TypeError) as error:
         return MigrationPlan(False, f"the moved instance would not run: {error}")
 
@@ -120,6 +121,14 @@ def _apply(diff: WorkflowDiff, workflow, new_spec) -> None:
             task.task_spec = aligned
 
     restart = []
+    for task in diff.removed:
+        if task.state & TaskState.PREDICTED_MASK:
+            # Predictions of removed elements go; the open step above predicts anew.
+            ancestor = task.parent
+            while ancestor is not None and not ancestor.state & OPEN:
+                ancestor = ancestor.parent
+            if ancestor is not None:
+                restart.append(ancestor)
     for task in workflow.get_tasks(state=OPEN, skip_subprocesses=True):
         parent = task.parent
         if (

@@ -1,0 +1,180 @@
+"""Designers move open cases to a new version: dry run, bulk migration, revert."""
+
+from lxml import etree
+
+from tests.test_definitions import CASE_LOOP, relabelled, upload
+
+DISPATCH = {"decision": "dispatch", "category": "noise", "department": "water"}
+
+
+def without(content: bytes, *element_ids: str) -> bytes:
+    """The diagram with these elements, their lane references and shapes removed."""
+    root = etree.fromstring(content)
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        if (
+            element.get("id") in element_ids
+            or element.get("bpmnElement") in element_ids
+            or (element.tag.endswith("flowNodeRef") and element.text in element_ids)
+        ):
+            element.getparent().remove(element)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def deploy(service, content: bytes) -> int:
+    response = upload(service.as_("designer"), [("case_loop.bpmn", content)])
+    assert response.status_code in (200, 201), response.text
+    return response.json()["version"]
+
+
+def migrate(service, cases, dry_run, to_version=None):
+    body = {"cases": cases, "dry_run": dry_run}
+    if to_version:
+        body["to_version"] = to_version
+    response = service.as_("designer").post(
+        "/api/v1/definitions/case_loop/migrations", json=body
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def version_of(service, number) -> int:
+    return service.as_("admin").get(f"/api/v1/cases/{number}/diagram").json()["version"]
+
+
+def case_in_triage(service) -> str:
+    return service.as_("deputy").report().json()["number"]
+
+
+def case_in_handling(service) -> str:
+    number = case_in_triage(service)
+    office = service.as_("office")
+    task = office.task_of(number, "triage")
+    assert office.complete(task["id"], **DISPATCH).status_code == 200
+    return number
+
+
+def test_a_dry_run_tells_what_would_happen_and_changes_nothing(service):
+    old = deploy(service, relabelled("Before the dry run"))
+    triage, handling = case_in_triage(service), case_in_handling(service)
+    new = deploy(service, relabelled("After the dry run"))
+
+    result = migrate(service, [triage, handling], dry_run=True)
+
+    assert result["dry_run"] is True and result["batch"] is None
+    assert result["to_version"] == new
+    by_case = {c["case_number"]: c for c in result["cases"]}
+    assert by_case[triage]["outcome"] == "would_migrate"
+    assert by_case[triage]["can_migrate"] is True
+    assert by_case[triage]["from_version"] == old
+    assert by_case[triage]["tasks"] == [
+        {
+            "element_id": "triage",
+            "name": "Screen and classify 甄别分类",
+            "action": "kept",
+            "due_at": None,
+        }
+    ]
+    assert {t["element_id"]: t["action"] for t in by_case[handling]["timers"]} == {
+        "handling_overdue": "kept",
+        "handling_long_overdue": "kept",
+    }
+    assert version_of(service, triage) == old
+    assert version_of(service, handling) == old
+
+
+def test_migrated_cases_keep_their_claims_and_run_on_the_new_version(service):
+    deploy(service, relabelled("Before migrating"))
+    handling = case_in_handling(service)
+    liaison = service.as_("water-liaison")
+    task = liaison.task_of(handling, "handle")
+    assert liaison.post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+    new = deploy(service, relabelled("Handle, new wording"))
+
+    result = migrate(service, [handling], dry_run=False)
+
+    [moved] = result["cases"]
+    assert moved["outcome"] == "migrated" and result["batch"]
+    assert version_of(service, handling) == new
+    [still] = [t for t in liaison.queue("mine") if t["case_number"] == handling]
+    assert still["id"] == task["id"]
+    assert still["title"] == "Before migrating"  # the same row, still claimed
+    case = liaison.case(handling)
+    assert case["timeline"][-1]["action"] == "migrated"
+    done = liaison.complete(
+        task["id"], decision="done", result="Fixed", photos=("hopper.jpg",)
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "confirming"
+
+
+def test_a_case_that_cannot_move_is_reported_and_the_others_still_move(service):
+    deploy(service, CASE_LOOP)
+    triage, handling = case_in_triage(service), case_in_handling(service)
+    # The new version drops the handling reminder the handling case waits on.
+    without_reminder = without(
+        CASE_LOOP,
+        "handling_overdue",
+        "handling_reminder",
+        "handling_reminder_sent",
+        "flow_handling_overdue",
+        "flow_handling_reminder_sent",
+    )
+    new = deploy(service, without_reminder)
+
+    result = migrate(service, [triage, handling], dry_run=False)
+
+    by_case = {c["case_number"]: c for c in result["cases"]}
+    assert by_case[handling]["outcome"] == "blocked"
+    assert "handling_overdue" in by_case[handling]["reason"]
+    assert by_case[triage]["outcome"] == "migrated"
+    assert result["counts"] == {"blocked": 1, "migrated": 1}
+    assert version_of(service, triage) == new
+    assert version_of(service, handling) < new
+    office = service.as_("office")
+    assert office.task_of(triage, "triage")
+
+
+def test_a_migration_can_be_reverted_until_the_case_moves_on(service):
+    old = deploy(service, relabelled("Revert me"))
+    stays, moves_on = case_in_triage(service), case_in_triage(service)
+    deploy(service, relabelled("Reverted from"))
+    batch = migrate(service, [stays, moves_on], dry_run=False)["batch"]
+    office = service.as_("office")
+    task = office.task_of(moves_on, "triage")
+    assert office.complete(task["id"], **DISPATCH).status_code == 200
+
+    response = service.as_("designer").post(
+        f"/api/v1/definitions/migrations/{batch}/revert", json={}
+    )
+
+    assert response.status_code == 200, response.text
+    by_case = {c["case_number"]: c for c in response.json()["cases"]}
+    assert by_case[stays]["outcome"] == "reverted"
+    assert by_case[moves_on]["outcome"] == "blocked"
+    assert version_of(service, stays) == old
+    assert office.task_of(stays, "triage")
+    assert office.case(stays)["timeline"][-1]["action"] == "migration_reverted"
+    again = service.as_("designer").post(
+        f"/api/v1/definitions/migrations/{batch}/revert", json={"cases": [stays]}
+    )
+    assert again.json()["cases"][0]["outcome"] == "skipped"
+
+
+def test_only_designers_migrate_and_unknown_cases_are_named(service):
+    forbidden = service.as_("supervisor").post(
+        "/api/v1/definitions/case_loop/migrations", json={"dry_run": True}
+    )
+    unknown = service.as_("designer").post(
+        "/api/v1/definitions/case_loop/migrations",
+        json={"cases": ["SSP-00000000-99999"], "dry_run": True},
+    )
+    no_batch = service.as_("designer").post(
+        "/api/v1/definitions/migrations/nope/revert", json={}
+    )
+
+    assert forbidden.status_code == 403
+    assert unknown.status_code == 422
+    assert "SSP-00000000-99999" in str(unknown.json()["errors"])
+    assert no_batch.status_code == 404
