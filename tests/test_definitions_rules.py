@@ -223,6 +223,14 @@ def test_a_script_loop_is_stopped_after_a_bounded_number_of_steps():
     assert raised.value.element_id in {"count", "again", "f_loop"}
 
 
+def test_a_diagram_failing_on_missing_data_is_an_engine_error_not_a_crash():
+    model = CORPUS / "spiffworkflow" / "parallel_multiinstance_loop_input.bpmn"
+    definition = ProcessDefinition.parse({model.name: model.read_bytes()})
+
+    with pytest.raises(EngineError, match="the diagram failed"):
+        CaseInstance.start(definition, {})
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "due_in"),
     [
@@ -264,6 +272,7 @@ def test_a_camunda_date_with_an_offset_is_read_in_its_own_zone():
         ("timeDuration", "${limit}", "Camunda expression"),
         ("timeDate", "2031-13-45T00:00:00", "not a valid ISO 8601 date"),
         ("timeDuration", "'PT-oops'", "not a valid ISO 8601 duration"),
+        ("timeDuration", "timedelta(seconds=30)", "gives a timedelta"),
     ],
 )
 def test_a_timer_that_cannot_evaluate_is_a_problem_of_its_event(kind, value, message):

@@ -146,6 +146,10 @@ class CaseInstance:
             raise EngineError(f"the diagram failed: {error}") from error
         except RecursionError as error:
             raise EngineError("the diagram nests calls too deeply to run") from error
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # The engine lets some faults of a diagram out raw (a timer giving a
+            # timedelta, a loop over missing data): they are the diagram's, not ours.
+            raise EngineError(f"the diagram failed: {error!r}") from error
         for event in self.workflow.get_events():
             code = getattr(event.event_definition, "code", None)
             if code:

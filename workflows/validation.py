@@ -6,6 +6,7 @@ constructs the engine cannot run), and the engine's own parser, one process at a
 time. Each problem names its file, line and element.
 """
 
+import ast
 import threading
 from dataclasses import dataclass, field
 
@@ -23,10 +24,16 @@ from workflows.camunda import (
     TimerValueError,
     add_decision_reference,
     check_due_date,
+    check_timer_literal,
     normalise_timer,
     task_assignment,
 )
-from workflows.scripting import ScriptNotAllowed, check_script
+from workflows.scripting import (
+    SAFE_BUILTINS,
+    SAFE_GLOBALS,
+    ScriptNotAllowed,
+    check_script,
+)
 
 MAX_FILES = 50
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -443,8 +450,12 @@ class _Checker:
             return
         try:
             check_script(expression)
+            _check_constant_timer(kind, expression)
         except ScriptNotAllowed as error:
             self.problem(document, node, f"timer expression: {error.message}")
+            return
+        except TimerValueError as error:
+            self.problem(document, node, f"timer: {error}")
             return
         element.text = expression
 
@@ -711,6 +722,31 @@ class _Checker:
                 "choose one with process_id",
             )
         return None
+
+
+def _check_constant_timer(kind: str, expression: str) -> None:
+    """Evaluate a timer that reads no case data, and check what it gives."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as error:
+        raise TimerValueError(f"{expression!r} is not a Python expression") from error
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if not names <= set(SAFE_GLOBALS) | set(SAFE_BUILTINS):
+        return  # it reads case data, so it can only be checked when it runs
+    try:
+        # check_script has refused imports and dunders; only safe names are given.
+        value = eval(
+            compile(tree, "<timer>", "eval"),
+            {**SAFE_GLOBALS, "__builtins__": SAFE_BUILTINS},
+        )
+    except Exception as error:
+        raise TimerValueError(f"{expression!r} fails: {error}") from error
+    if not isinstance(value, str):
+        raise TimerValueError(
+            f"{expression!r} gives a {type(value).__name__}, not an ISO 8601 "
+            f"{kind} text such as 'PT30S'"
+        )
+    check_timer_literal(kind, value)
 
 
 def _label(name: str | None) -> str | None:
