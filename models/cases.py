@@ -40,11 +40,13 @@ class Case(Base):
     lat: Mapped[float | None]
     lng: Mapped[float | None]
     address: Mapped[str | None] = mapped_column(String(300))
+    street: Mapped[str | None] = mapped_column(String(80), index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)
+    return_count: Mapped[int] = mapped_column(default=0, server_default="0")
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
     partner: Mapped[str | None] = mapped_column(String(40))
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))

@@ -18,8 +18,28 @@ class Escalation(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     level: Mapped[int]
     stage: Mapped[str] = mapped_column(String(20))
+    department_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("common_problems.id"), index=True
+    )
     reason: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
     case = relationship("Case", lazy="joined")
+    group = relationship("CommonProblem", lazy="joined")
+
+
+class CommonProblem(Base):
+    """Late cases of one category close together in place and time (共性问题)."""
+
+    __tablename__ = "common_problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(40))
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    lat: Mapped[float]
+    lng: Mapped[float]
+    suggestion: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -1,6 +1,8 @@
 """Reference data: the departments that handle cases and the categories of problems."""
 
-from sqlalchemy import ForeignKey, String
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -23,13 +25,22 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(120))
     name_zh: Mapped[str] = mapped_column(String(120))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    # Each limit is an amount in its unit: hours, working_hours or working_days.
     triage_hours: Mapped[float]
     handling_hours: Mapped[float]
     confirm_hours: Mapped[float]
+    triage_unit: Mapped[str] = mapped_column(String(20), server_default="working_hours")
+    handling_unit: Mapped[str] = mapped_column(
+        String(20), server_default="working_hours"
+    )
+    confirm_unit: Mapped[str] = mapped_column(String(20), server_default="hours")
 
-    def limit_hours(self, stage: str) -> float:
-        return {
-            "triage": self.triage_hours,
-            "handle": self.handling_hours,
-            "confirm": self.confirm_hours,
-        }[stage]
+
+class CalendarDay(Base):
+    """A local addition to the official calendar: a working day or a day off."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool]
+    note: Mapped[str | None] = mapped_column(String(200))

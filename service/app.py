@@ -10,9 +10,12 @@ from service.casework import Casework
 from service.database import Database, roll_back
 from service.definitions import DefinitionRegistry
 from service.errors import register_error_handlers
+from service.extensions import Extensions
 from service.logs import configure_logging
-from service.photos import PhotoLimits, PhotoStore
+from service.notify import Outbox, make_sender
+from service.photos import PhotoStore
 from service.settings import Settings
+from service.sweeps import Sweeps
 from workflows.clock import attach_engine_to_clock, clock
 
 log = logging.getLogger(__name__)
@@ -42,16 +45,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["suishoupai.db"] = db
     app.extensions["suishoupai.registry"] = registry
     app.extensions["suishoupai.photos"] = photo_store
-    app.extensions["suishoupai.casework"] = Casework(
-        registry,
-        photo_store,
-        PhotoLimits(
-            settings.max_photo_bytes,
-            settings.max_photo_pixels,
-            settings.thumbnail_pixels,
-        ),
-        settings.max_photos,
-        settings.process_id,
+    casework = Casework(settings, registry, photo_store)
+    app.extensions["suishoupai.casework"] = casework
+    app.extensions["suishoupai.sweeps"] = Sweeps(casework, db)
+    app.extensions["suishoupai.extension_requests"] = Extensions(casework)
+    app.extensions["suishoupai.outbox"] = Outbox(
+        db, make_sender(settings), settings.notify_max_attempts
     )
 
     _wire_request_sessions(app, db)

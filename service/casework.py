@@ -1,12 +1,12 @@
-"""The closed loop: reports become cases, tasks advance them, timers escalate them.
+"""The closed loop: reports become cases, tasks advance them, deadlines escalate them.
 
 Every change to a case happens under its row lock, writes its timeline in the same
-transaction, and leaves the task and timer indexes matching the engine instance.
+transaction, and leaves the task, timer and deadline rows matching the engine instance.
 """
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,26 +16,25 @@ from models import (
     Case,
     Category,
     Department,
-    Escalation,
     HumanTaskRow,
     PendingTimerRow,
-    Photo,
     ProcessVersion,
-    TimelineEvent,
     User,
 )
 from models.cases import FINAL_STATUSES
-from service.database import Database
+from service.deadlines import Deadlines
 from service.definitions import DefinitionRegistry
+from service.ladder import Ladder
 from service.permissions import can_see_case, can_work_task
-from service.photos import PhotoLimits, PhotoStore, ProcessedPhoto, process_photo
+from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
+from service.settings import Settings
+from service.timeline import SYSTEM, record
 from workflows.clock import clock
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.runtime import CaseInstance
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CATEGORY = "other"
 PARTNERS = {
     "hotline-12345": "12345 hotline 12345热线",
     "bike-platform": "shared-bike platform",
@@ -50,14 +49,8 @@ OUTCOMES = {
 }
 # The human task that stands for each open stage, most advanced first.
 STAGE_OF_TASK = {"confirm": "confirming", "handle": "handling", "triage": "triage"}
-ESCALATION_LEVELS = {"reminder": 1, "supervision": 3}
-SYSTEM = "system"
-
-
-@dataclass
-class UploadedPhoto:
-    filename: str
-    content: bytes
+# What the diagram catches to open a supervise task on the current stage.
+SUPERVISION_SIGNAL = "supervision_requested"
 
 
 @dataclass
@@ -67,6 +60,7 @@ class Report:
     lat: float | None = None
     lng: float | None = None
     address: str | None = None
+    street: str | None = None
     category: str | None = None
 
 
@@ -79,26 +73,24 @@ class Completion:
     photos: list[UploadedPhoto] = field(default_factory=list)
 
 
-def iso_duration(hours: float) -> str:
-    return f"PT{max(1, round(hours * 3600))}S"
-
-
 class Casework:
-    """Case operations for one service: reports, task actions and timer sweeps."""
+    """Case operations for one service: reports, task actions, locks and syncing."""
 
     def __init__(
-        self,
-        registry: DefinitionRegistry,
-        photos: PhotoStore,
-        limits: PhotoLimits,
-        max_photos: int,
-        process_id: str,
+        self, settings: Settings, registry: DefinitionRegistry, photos: PhotoStore
     ):
+        self.settings = settings
         self.registry = registry
         self.photos = photos
-        self.limits = limits
-        self.max_photos = max_photos
-        self.process_id = process_id
+        self.intake = PhotoIntake(
+            photos,
+            PhotoLimits(
+                settings.max_photo_bytes,
+                settings.max_photo_pixels,
+                settings.thumbnail_pixels,
+            ),
+            settings.max_photos,
+        )
 
     # Reports
 
@@ -117,37 +109,28 @@ class Casework:
             if earlier is not None:
                 return earlier
 
-        category = None
-        if report.category:
-            category = session.get(Category, report.category)
-            if category is None:
-                raise Invalid(
-                    f"unknown category {report.category!r}",
-                    errors={"category": [f"unknown category {report.category!r}"]},
-                )
-        processed = self._process_photos(report.photos, required=1)
+        if report.category and session.get(Category, report.category) is None:
+            raise Invalid(
+                f"unknown category {report.category!r}",
+                errors={"category": [f"unknown category {report.category!r}"]},
+            )
+        photos = self.intake.check(report.photos, required=1)
         lat, lng = report.lat, report.lng
         if lat is None and lng is None:
-            lat, lng = next((p.gps for _, p in processed if p.gps), (None, None))
+            lat, lng = next((p.gps for p in photos if p.gps), (None, None))
 
         now = clock.now()
-        version = self.registry.newest(session, self.process_id)
-        limits = self._category(session, category and category.code)
-        instance = CaseInstance.start(
-            self.registry.definition(version),
-            {
-                "triage_limit": iso_duration(limits.triage_hours),
-                "triage_supervise_after": iso_duration(2 * limits.triage_hours),
-            },
-        )
+        version = self.registry.newest(session, self.settings.process_id)
+        instance = CaseInstance.start(self.registry.definition(version), {})
         case = Case(
             status="triage",
-            category_code=category.code if category else None,
+            category_code=report.category,
             category_hint=report.category,
             description=report.description,
             lat=lat,
             lng=lng,
             address=report.address,
+            street=report.street,
             reporter_id=reporter.id,
             idempotency_key=idempotency_key,
             created_at=now,
@@ -166,11 +149,11 @@ class Casework:
             return earlier
         case.number = f"SSP-{now:%Y%m%d}-{case.id:05d}"
 
-        photo_ids = self._store_photos(session, case, reporter, processed, "report")
-        self._record(
-            session, case, reporter.name, "reported", report.description, photo_ids
+        photo_ids = self.intake.store_all(
+            session, case, reporter, photos, "report", now
         )
-        self._sync(session, case, instance, reporter.name)
+        record(session, case, reporter.name, "reported", report.description, photo_ids)
+        self.sync(session, case, instance, reporter.name, previous_status=None)
         log.info(
             "case reported", extra={"case": case.number, "reporter": reporter.name}
         )
@@ -186,14 +169,11 @@ class Casework:
     # Task actions
 
     def claim(self, session: Session, user: User, task_id: int) -> HumanTaskRow:
-        task = self._locked_open_task(session, user, task_id)
-        if task.assignee_id not in (None, user.id):
-            raise Conflict(
-                f"task {task_id} is held by {task.assignee.name}", task_id=task_id
-            )
+        task = self.locked_open_task(session, user, task_id)
+        _refuse_if_held(task, user)
         if task.assignee_id is None:
             task.assignee = user
-            self._record(
+            record(
                 session,
                 task.case,
                 user.name,
@@ -204,15 +184,13 @@ class Casework:
         return task
 
     def release(self, session: Session, user: User, task_id: int) -> HumanTaskRow:
-        task = self._locked_open_task(session, user, task_id)
+        task = self.locked_open_task(session, user, task_id)
         if task.assignee_id is None:
             return task
-        if task.assignee_id != user.id and user.role not in ("admin", "supervisor"):
-            raise Conflict(
-                f"task {task_id} is held by {task.assignee.name}", task_id=task_id
-            )
+        if user.role not in ("admin", "supervisor"):
+            _refuse_if_held(task, user)
         task.assignee = None
-        self._record(
+        record(
             session,
             task.case,
             user.name,
@@ -226,44 +204,23 @@ class Casework:
         self, session: Session, user: User, task_id: int, completion: Completion
     ) -> Case:
         """Apply a user's decision on a task and advance the case's diagram."""
-        task = self._locked_open_task(session, user, task_id)
-        if task.assignee_id not in (None, user.id):
-            raise Conflict(
-                f"task {task_id} is held by {task.assignee.name}", task_id=task_id
-            )
+        task = self.locked_open_task(session, user, task_id)
+        _refuse_if_held(task, user)
         case = task.case
-        action = DECISIONS.get((task.name, completion.decision))
-        if action is None:
-            choices = ", ".join(d for n, d in DECISIONS if n == task.name)
-            raise Invalid(
-                f"{completion.decision!r} is not a decision of a {task.name} task",
-                errors={"decision": [f"one of {choices}"]},
-            )
-        missing = {
-            name: ["required for this decision"]
-            for name in REQUIRED_FIELDS.get(completion.decision, ())
-            if not str(completion.fields.get(name) or "").strip()
-        }
-        if missing:
-            raise Invalid(
-                f"the {completion.decision} decision is missing fields", errors=missing
-            )
+        action = _checked_action(task, completion)
 
         engine_data, note = action(self, session, case, completion)
-        processed = self._process_photos(
-            completion.photos,
-            required=1
-            if task.name == "handle" and completion.decision == "done"
-            else 0,
-        )
-        instance = self._instance(session, case)
+        needs_photo = (task.name, completion.decision) == ("handle", "done")
+        photos = self.intake.check(completion.photos, required=int(needs_photo))
+        instance = self.instance(session, case)
         instance.complete(
             task.engine_id, {"decision": completion.decision, **engine_data}
         )
 
+        now = clock.now()
         task.assignee = user
-        photo_ids = self._store_photos(session, case, user, processed, "feedback")
-        self._record(
+        photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
+        record(
             session,
             case,
             user.name,
@@ -272,7 +229,7 @@ class Casework:
             photo_ids,
             details={"task": task.name, **_public(engine_data)},
         )
-        self._sync(
+        self.sync(
             session,
             case,
             instance,
@@ -280,6 +237,8 @@ class Casework:
             finished_task=task,
             outcome=completion.decision,
         )
+        if (task.name, completion.decision) == ("handle", "return"):
+            self._count_return(session, case, instance)
         log.info(
             "task completed",
             extra={
@@ -290,15 +249,14 @@ class Casework:
         )
         return case
 
-    def _locked_open_task(self, session, user, task_id) -> HumanTaskRow:
+    def locked_open_task(self, session, user, task_id) -> HumanTaskRow:
+        """The task, its case locked, if it is open and this user may work it."""
         task = session.get(HumanTaskRow, task_id)
-        if (
-            task is None
-            or not can_see_case(user, task.case)
-            and not can_work_task(user, task)
+        if task is None or not (
+            can_see_case(user, task.case) or can_work_task(user, task)
         ):
             raise NotFound(f"no task {task_id}", task_id=task_id)
-        self._lock(session, task.case)
+        self.lock(session, task.case)
         session.refresh(task)
         if task.closed_at is not None:
             raise Conflict(
@@ -325,13 +283,9 @@ class Casework:
             raise Invalid("the dispatch does not fit", errors=errors)
         case.category_code = category.code
         case.department_code = department.code
-        return {
-            "category": category.code,
-            "department": department.code,
-            "handling_limit": iso_duration(category.handling_hours),
-            "handling_supervise_after": iso_duration(2 * category.handling_hours),
-            "confirm_limit": iso_duration(category.confirm_hours),
-        }, fields.get("note")
+        return {"category": category.code, "department": department.code}, fields.get(
+            "note"
+        )
 
     def _merge(self, session, case, completion):
         number = completion.fields.get("duplicate_of") or ""
@@ -347,7 +301,7 @@ class Casework:
                 errors={"duplicate_of": [f"{number} is newer than this case"]},
             )
         case.duplicate_of = target.number
-        self._record(
+        record(
             session,
             target,
             SYSTEM,
@@ -370,63 +324,49 @@ class Casework:
         return {}, completion.fields.get("reason")
 
     def _with_result(self, session, case, completion):
-        return {}, completion.fields.get("result")
+        # The reporter's confirmation is due by the category's limit from now.
+        deadlines = Deadlines.load(session, self.settings)
+        limit = deadlines.policy.limit(case.category_code, "confirming")
+        due = deadlines.calendar.add(clock.now(), limit.amount, limit.unit)
+        return {"confirm_due": due.isoformat()}, completion.fields.get("result")
 
     def _with_note(self, session, case, completion):
         return {}, completion.fields.get("note")
 
-    # Timers
+    def _count_return(self, session, case, instance) -> None:
+        """退单: the third return sends the case to supervisors (交办)."""
+        case.return_count += 1
+        threshold = self.settings.supervision_on_return
+        if case.return_count >= threshold:
+            self.supervise(
+                session,
+                case,
+                instance,
+                f"returned {case.return_count} times by departments",
+            )
 
-    def fire_due_timers(self, db: Database, now: datetime | None = None) -> int:
-        """Advance every case with a timer due by `now`, each in its own transaction.
+    # Supervision
 
-        Several processes may sweep at once: each case is claimed by one of them,
-        and a case another process holds is left to that process.
-        """
-        now = now or clock.now()
-        with db.transaction() as session:
-            case_ids = session.scalars(
-                select(PendingTimerRow.case_id)
-                .where(PendingTimerRow.due_at <= now)
-                .distinct()
-            ).all()
-        fired = 0
-        for case_id in case_ids:
-            try:
-                with db.transaction() as session:
-                    case = self._claim_for_sweep(session, case_id, now)
-                    if case is None:
-                        continue
-                    instance = self._instance(session, case)
-                    instance.fire_due_timers()
-                    self._sync(session, case, instance, SYSTEM)
-                    fired += 1
-            except Exception:
-                # One broken case must not stop the sweep for the others; it is
-                # rolled back and tried again at the next sweep.
-                log.exception("timer sweep failed", extra={"case_id": case_id})
-        return fired
+    def supervise(self, session, case, instance, reason, actor=SYSTEM) -> None:
+        """Raise level 3 on the current stage and open a supervise task for it."""
+        stage, now = case.status, clock.now()
+        deadlines = Deadlines.load(session, self.settings)
+        Ladder(session, deadlines.policy.grouping).supervise(case, stage, reason, now)
+        deadline = deadlines.open_deadline(case)
+        if deadline is not None and deadline.supervised_at is None:
+            deadline.supervised_at = now
+            deadline.next_check_at = None
+        supervised = any(t.name == "supervise" for t in instance.human_tasks())
+        if not supervised and not instance.signal(SUPERVISION_SIGNAL):
+            log.warning(
+                "the diagram has no supervise task for this stage",
+                extra={"case": case.number, "stage": stage},
+            )
+        self.sync(session, case, instance, actor)
 
-    def _claim_for_sweep(self, session, case_id, now) -> Case | None:
-        """Lock a case with a due timer, or None if another process holds or did it."""
-        case = session.scalar(
-            select(Case)
-            .where(Case.id == case_id)
-            .with_for_update(skip_locked=True, of=Case)
-        )
-        if case is None:
-            return None
-        self._lock(session, case)
-        still_due = session.scalar(
-            select(PendingTimerRow.id)
-            .where(PendingTimerRow.case_id == case_id, PendingTimerRow.due_at <= now)
-            .limit(1)
-        )
-        return case if still_due is not None else None
+    # Locks, instances and keeping the indexes in step with the engine
 
-    # Keeping the case, its indexes and its timeline in step with the engine
-
-    def _lock(self, session: Session, case: Case) -> None:
+    def lock(self, session: Session, case: Case) -> None:
         # The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite,
         # so no two writers advance one case at once.
         session.execute(
@@ -434,11 +374,11 @@ class Casework:
         )
         session.refresh(case)
 
-    def _instance(self, session: Session, case: Case) -> CaseInstance:
+    def instance(self, session: Session, case: Case) -> CaseInstance:
         version = session.get(ProcessVersion, case.process_version_id)
         return CaseInstance.restore(self.registry.definition(version), case.instance)
 
-    def _sync(
+    def sync(
         self,
         session: Session,
         case: Case,
@@ -446,47 +386,15 @@ class Casework:
         actor: str,
         finished_task: HumanTaskRow | None = None,
         outcome: str | None = None,
-    ):
+        previous_status: str | None = "unchanged",
+    ) -> None:
+        """Save the instance and bring tasks, timers, status and deadlines in step."""
         now = clock.now()
-        previous_status = case.status
-
-        for code in instance.escalations:
-            self._raise_escalation(session, case, code, now)
+        if previous_status == "unchanged":
+            previous_status = case.status
 
         ready = {task.engine_id: task for task in instance.human_tasks()}
-        open_rows = session.scalars(
-            select(HumanTaskRow).where(
-                HumanTaskRow.case_id == case.id, HumanTaskRow.closed_at.is_(None)
-            )
-        ).all()
-        for row in open_rows:
-            if row.engine_id not in ready:
-                row.closed_at = now
-                row.outcome = outcome if row is finished_task else "cancelled"
-        known = {row.engine_id for row in open_rows}
-        category = self._category(session, case.category_code)
-        for engine_id, task in ready.items():
-            if engine_id in known:
-                continue
-            hours = (
-                category.limit_hours(task.name) if task.name in STAGE_OF_TASK else None
-            )
-            session.add(
-                HumanTaskRow(
-                    case_id=case.id,
-                    engine_id=engine_id,
-                    element_id=task.element_id,
-                    name=task.name,
-                    title=task.title,
-                    lane=task.lane,
-                    department_code=case.department_code
-                    if task.name == "handle"
-                    else None,
-                    created_at=now,
-                    due_at=now + timedelta(hours=hours) if hours else None,
-                )
-            )
-
+        self._sync_tasks(session, case, ready, now, finished_task, outcome)
         session.query(PendingTimerRow).filter(
             PendingTimerRow.case_id == case.id
         ).delete()
@@ -500,23 +408,10 @@ class Casework:
                 )
             )
 
-        case.status = self._status(instance, ready.values(), case.status)
-        if case.status in FINAL_STATUSES and case.closed_at is None:
-            case.closed_at = now
-            if "closed_unanswered" in instance.end_events and case.status == "closed":
-                self._record(
-                    session,
-                    case,
-                    SYSTEM,
-                    "closed_unanswered",
-                    f"closed automatically: the reporter did not answer within "
-                    f"{category.confirm_hours:g} hours",
-                )
+        case.status = _status(instance, ready.values(), case.status)
         if case.status != previous_status:
-            self._close_escalations(session, case, previous_status, now)
-        case.escalation_level = max(
-            (e.level for e in self._open_escalations(session, case)), default=0
-        )
+            unanswered = "closed_unanswered" in instance.end_events
+            self._move_stage(session, case, previous_status, now, unanswered)
         case.instance = instance.dump()
         session.flush()
         # Photos, timeline and tasks were added as rows; read them afresh for answers.
@@ -532,161 +427,112 @@ class Casework:
                 },
             )
 
-    @staticmethod
-    def _status(instance: CaseInstance, ready, current: str) -> str:
-        if instance.completed:
-            outcome = next(
-                (OUTCOMES[e] for e in reversed(instance.end_events) if e in OUTCOMES),
-                "closed",
-            )
-            return outcome
-        names = {task.name for task in ready}
-        return next(
-            (status for name, status in STAGE_OF_TASK.items() if name in names), current
-        )
-
-    def _raise_escalation(self, session, case, code, now):
-        level = ESCALATION_LEVELS.get(code)
-        if level is None:
-            log.warning(
-                "unknown escalation %r ignored", code, extra={"case": case.number}
-            )
-            return
-        stage = case.status
-        category = self._category(session, case.category_code)
-        hours = category.limit_hours(_TASK_OF_STAGE.get(stage, "triage"))
-        reason = (
-            f"{stage} not done within {hours:g} hours (提示)"
-            if level == 1
-            else f"{stage} not done within {2 * hours:g} hours, twice the limit (督办)"
-        )
-        session.add(
-            Escalation(
-                case_id=case.id, level=level, stage=stage, reason=reason, raised_at=now
-            )
-        )
-        self._record(
-            session,
-            case,
-            SYSTEM,
-            "escalated",
-            reason,
-            details={"level": level, "stage": stage},
-        )
-        session.flush()
-        log.info(
-            "escalation raised",
-            extra={"case": case.number, "level": level, "stage": stage},
-        )
-
-    def _close_escalations(self, session, case, stage, now):
-        for escalation in self._open_escalations(session, case):
-            if escalation.stage != stage:
-                continue
-            escalation.closed_at = now
-            self._record(
-                session,
-                case,
-                SYSTEM,
-                "escalation_closed",
-                f"level {escalation.level} closed: the case moved on from {stage}",
-                details={"level": escalation.level, "stage": stage},
-            )
-
-    @staticmethod
-    def _open_escalations(session, case):
-        return session.scalars(
-            select(Escalation).where(
-                Escalation.case_id == case.id, Escalation.closed_at.is_(None)
+    def _sync_tasks(self, session, case, ready, now, finished_task, outcome) -> None:
+        open_rows = session.scalars(
+            select(HumanTaskRow).where(
+                HumanTaskRow.case_id == case.id, HumanTaskRow.closed_at.is_(None)
             )
         ).all()
-
-    @staticmethod
-    def _category(session, code) -> Category:
-        category = session.get(Category, code or DEFAULT_CATEGORY)
-        if category is None:
-            raise NotFound(f"category {code or DEFAULT_CATEGORY!r} is not configured")
-        return category
-
-    # Photos and timeline
-
-    def _process_photos(self, uploads: list[UploadedPhoto], required: int):
-        if len(uploads) < required:
-            raise Invalid(
-                f"at least {required} photo is required",
-                errors={"photos": [f"at least {required} photo is required"]},
+        for row in open_rows:
+            if row.engine_id not in ready:
+                row.closed_at = now
+                row.outcome = outcome if row is finished_task else "cancelled"
+        known = {row.engine_id for row in open_rows}
+        deadline = None
+        for engine_id, task in ready.items():
+            if engine_id in known:
+                continue
+            if task.name in STAGE_OF_TASK and deadline is None:
+                deadline = self._stage_due(session, case, STAGE_OF_TASK[task.name], now)
+            session.add(
+                HumanTaskRow(
+                    case_id=case.id,
+                    engine_id=engine_id,
+                    element_id=task.element_id,
+                    name=task.name,
+                    title=task.title,
+                    lane=task.lane,
+                    department_code=case.department_code
+                    if task.name == "handle"
+                    else None,
+                    created_at=now,
+                    due_at=deadline if task.name in STAGE_OF_TASK else None,
+                )
             )
-        if len(uploads) > self.max_photos:
-            raise Invalid(
-                f"at most {self.max_photos} photos are accepted",
-                errors={"photos": [f"at most {self.max_photos} photos are accepted"]},
-            )
-        return [
-            (upload, process_photo(upload.content, upload.filename, self.limits))
-            for upload in uploads
-        ]
 
-    def _store_photos(self, session, case, user, processed, kind) -> list[int]:
-        ids = []
-        written: list[str] = []
-        try:
-            for _upload, photo in processed:
-                path, thumb = self.photos.save(case.number, photo)
-                written += [path, thumb]
-                row = _photo_row(case, user, photo, kind, path, thumb)
-                session.add(row)
-                session.flush()
-                ids.append(row.id)
-        except BaseException:
-            self.photos.discard(written)
-            raise
-        # Files of a transaction that later rolls back are removed with it.
-        session.info.setdefault("on_rollback", []).append(
-            lambda: self.photos.discard(written)
+    def _stage_due(self, session, case, stage, now) -> datetime:
+        deadlines = Deadlines.load(session, self.settings)
+        limit = deadlines.policy.limit(case.category_code, stage)
+        return deadlines.calendar.add(now, limit.amount, limit.unit)
+
+    def _move_stage(self, session, case, previous_status, now, unanswered) -> None:
+        """Close the old stage's deadline and escalations, open the new stage's."""
+        deadlines = Deadlines.load(session, self.settings)
+        ladder = Ladder(session, deadlines.policy.grouping)
+        if previous_status is not None:
+            closed = deadlines.close_stage(case, now)
+            ladder.close_stage(
+                case, previous_status, now, f"the case moved on from {previous_status}"
+            )
+            if unanswered and case.status == "closed":
+                limit = closed.limit if closed else "its limit"
+                record(
+                    session,
+                    case,
+                    SYSTEM,
+                    "closed_unanswered",
+                    f"closed automatically: the reporter did not answer within {limit}",
+                )
+        if case.status in FINAL_STATUSES:
+            case.closed_at = case.closed_at or now
+        else:
+            deadlines.open_stage(case, case.status, now)
+        case.escalation_level = ladder.level_of(case)
+
+
+def _status(instance: CaseInstance, ready, current: str) -> str:
+    if instance.completed:
+        return next(
+            (OUTCOMES[e] for e in reversed(instance.end_events) if e in OUTCOMES),
+            "closed",
         )
-        return ids
+    names = {task.name for task in ready}
+    return next((s for name, s in STAGE_OF_TASK.items() if name in names), current)
 
-    @staticmethod
-    def _record(session, case, actor, action, note=None, photo_ids=(), details=None):
-        session.add(
-            TimelineEvent(
-                case_id=case.id,
-                at=clock.now(),
-                actor=actor,
-                action=action,
-                note=note,
-                photo_ids=list(photo_ids),
-                details=details or {},
-            )
+
+def _refuse_if_held(task: HumanTaskRow, user: User) -> None:
+    if task.assignee_id not in (None, user.id):
+        raise Conflict(
+            f"task {task.id} is held by {task.assignee.name}",
+            task_id=task.id,
+            case_number=task.case.number,
         )
 
 
-def _photo_row(case, user, photo: ProcessedPhoto, kind, path, thumb) -> Photo:
-    lat, lng = photo.gps or (None, None)
-    return Photo(
-        case_id=case.id,
-        kind=kind,
-        path=path,
-        thumbnail_path=thumb,
-        media_type=photo.media_type,
-        width=photo.width,
-        height=photo.height,
-        size_bytes=len(photo.content),
-        taken_lat=lat,
-        taken_lng=lng,
-        uploaded_by=user.id,
-        uploaded_at=clock.now(),
-    )
+def _checked_action(task: HumanTaskRow, completion: Completion):
+    action = DECISIONS.get((task.name, completion.decision))
+    if action is None:
+        choices = ", ".join(d for n, d in DECISIONS if n == task.name)
+        raise Invalid(
+            f"{completion.decision!r} is not a decision of a {task.name} task",
+            errors={"decision": [f"one of {choices}"]},
+        )
+    missing = {
+        name: ["required for this decision"]
+        for name in REQUIRED_FIELDS.get(completion.decision, ())
+        if not str(completion.fields.get(name) or "").strip()
+    }
+    if missing:
+        raise Invalid(
+            f"the {completion.decision} decision is missing fields", errors=missing
+        )
+    return action
 
 
 def _public(engine_data: dict) -> dict:
-    """The engine data worth showing on the timeline, without internal limits."""
-    return {
-        k: v for k, v in engine_data.items() if not k.endswith(("_limit", "_after"))
-    }
+    """The engine data worth showing on the timeline, without internal due times."""
+    return {k: v for k, v in engine_data.items() if not k.endswith("_due")}
 
-
-_TASK_OF_STAGE = {status: name for name, status in STAGE_OF_TASK.items()}
 
 DECISIONS = {
     ("triage", "dispatch"): Casework._dispatch,

@@ -11,6 +11,7 @@ from models.cases import FINAL_STATUSES
 from models.definitions import CaseMigration
 from service.casework import Casework
 from service.database import Database
+from service.timeline import record
 from workflows.clock import clock
 from workflows.errors import Invalid, NotFound, SuishoupaiError
 from workflows.migration import plan_migration
@@ -142,7 +143,7 @@ class Migrations:
         try:
             with self.db.transaction() as session:
                 case = session.get(Case, case_id)
-                self.casework._lock(session, case)
+                self.casework.lock(session, case)
                 source = session.get(ProcessVersion, case.process_version_id)
                 target = session.get(ProcessVersion, target_id)
                 result = CaseResult(
@@ -170,7 +171,7 @@ class Migrations:
 
                 previous = case.instance
                 case.process_version_id = target.id
-                self.casework._record(
+                record(
                     session,
                     case,
                     actor,
@@ -182,7 +183,7 @@ class Migrations:
                         "batch": batch,
                     },
                 )
-                self.casework._sync(session, case, plan.instance, actor)
+                self.casework.sync(session, case, plan.instance, actor)
                 session.add(
                     CaseMigration(
                         batch=batch,
@@ -239,14 +240,14 @@ class Migrations:
                     "migrate it back instead",
                 }
 
-            self.casework._lock(session, case)
+            self.casework.lock(session, case)
             instance = CaseInstance.restore(
                 self.registry.definition(source), migration.previous_instance
             )
             case.process_version_id = source.id
             migration.reverted_at = clock.now()
             migration.reverted_by = actor
-            self.casework._record(
+            record(
                 session,
                 case,
                 actor,
@@ -254,7 +255,7 @@ class Migrations:
                 f"moved back from version {target.version} to version {source.version}",
                 details={"batch": migration.batch},
             )
-            self.casework._sync(session, case, instance, actor)
+            self.casework.sync(session, case, instance, actor)
             return {**result, "outcome": "reverted", "reason": None}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from models import Photo
 from workflows.errors import Invalid, TooLarge
 
 log = logging.getLogger(__name__)
@@ -175,3 +176,65 @@ class PhotoStore:
     def discard(self, relative_paths: list[str]) -> None:
         for relative in relative_paths:
             (self.root / relative).unlink(missing_ok=True)
+
+
+@dataclass
+class UploadedPhoto:
+    filename: str
+    content: bytes
+
+
+class PhotoIntake:
+    """Checks a batch of uploads, then stores them as rows and files of a case."""
+
+    def __init__(self, store: PhotoStore, limits: PhotoLimits, max_photos: int):
+        self.store = store
+        self.limits = limits
+        self.max_photos = max_photos
+
+    def check(self, uploads: list[UploadedPhoto], required: int):
+        """Decode every upload before anything is stored; refuse the batch whole."""
+        if len(uploads) < required:
+            raise Invalid(
+                f"at least {required} photo is required",
+                errors={"photos": [f"at least {required} photo is required"]},
+            )
+        if len(uploads) > self.max_photos:
+            raise Invalid(
+                f"at most {self.max_photos} photos are accepted",
+                errors={"photos": [f"at most {self.max_photos} photos are accepted"]},
+            )
+        return [process_photo(u.content, u.filename, self.limits) for u in uploads]
+
+    def store_all(self, session, case, user, photos, kind, now) -> list[int]:
+        """Write files and rows; the files are removed if the transaction rolls back."""
+        ids, written = [], []
+        try:
+            for photo in photos:
+                path, thumb = self.store.save(case.number, photo)
+                written += [path, thumb]
+                lat, lng = photo.gps or (None, None)
+                row = Photo(
+                    case_id=case.id,
+                    kind=kind,
+                    path=path,
+                    thumbnail_path=thumb,
+                    media_type=photo.media_type,
+                    width=photo.width,
+                    height=photo.height,
+                    size_bytes=len(photo.content),
+                    taken_lat=lat,
+                    taken_lng=lng,
+                    uploaded_by=user.id,
+                    uploaded_at=now,
+                )
+                session.add(row)
+                session.flush()
+                ids.append(row.id)
+        except BaseException:
+            self.store.discard(written)
+            raise
+        session.info.setdefault("on_rollback", []).append(
+            lambda: self.store.discard(written)
+        )
+        return ids

@@ -11,32 +11,67 @@ DEPARTMENTS = [
     ("city-management", "City management", "城管"),
 ]
 
-# code, name, name_zh, department, triage hours, handling hours, confirm hours
+# code, name, name_zh, department, then (hours, unit) for triage, handling and the
+# reporter's confirmation. Working days are kept as working hours (9 to a day).
+# Urgent categories count plain hours; the figures follow the practice in DOMAIN.md.
+WH, WD, H = "working_hours", "working_days", "hours"
 CATEGORIES = [
-    ("city-appearance", "City appearance", "市容环境", "city-management", 4, 24, 72),
-    ("garbage-sorting", "Garbage sorting", "垃圾分类", "city-management", 4, 24, 72),
+    (
+        "city-appearance",
+        "City appearance",
+        "市容环境",
+        "city-management",
+        (2, WH),
+        (4, WH),
+        (72, H),
+    ),
+    (
+        "garbage-sorting",
+        "Garbage sorting",
+        "垃圾分类",
+        "city-management",
+        (2, WH),
+        (4, WH),
+        (72, H),
+    ),
     (
         "municipal-facilities",
         "Municipal facilities",
         "市政设施管养",
         "housing",
-        8,
-        72,
-        72,
+        (4, WH),
+        (45, WD),
+        (72, H),
     ),
-    ("shared-bikes", "Shared bikes", "共享单车管理", "traffic-police", 2, 4, 48),
-    ("water-environment", "Water environment", "水环境治理", "water", 8, 72, 72),
+    (
+        "shared-bikes",
+        "Shared bikes",
+        "共享单车管理",
+        "traffic-police",
+        (2, H),
+        (4, H),
+        (48, H),
+    ),
+    (
+        "water-environment",
+        "Water environment",
+        "水环境治理",
+        "water",
+        (4, WH),
+        (45, WD),
+        (72, H),
+    ),
     (
         "traffic-congestion",
         "Traffic congestion",
         "交通拥堵点疏解",
         "traffic-police",
-        4,
-        48,
-        72,
+        (4, WH),
+        (63, WD),
+        (72, H),
     ),
-    ("noise", "Noise", "噪声扰民", "city-management", 4, 24, 72),
-    ("other", "Other", "其他", None, 8, 168, 72),
+    ("noise", "Noise", "噪声扰民", "city-management", (4, WH), (9, WD), (72, H)),
+    ("other", "Other", "其他", None, (8, WH), (63, WD), (72, H)),
 ]
 
 
@@ -54,9 +89,12 @@ def seed_reference_data(session: Session) -> None:
                     name=name,
                     name_zh=name_zh,
                     department_code=department,
-                    triage_hours=triage,
-                    handling_hours=handling,
-                    confirm_hours=confirm,
+                    triage_hours=triage[0],
+                    triage_unit=triage[1],
+                    handling_hours=handling[0],
+                    handling_unit=handling[1],
+                    confirm_hours=confirm[0],
+                    confirm_unit=confirm[1],
                 )
             )
     session.flush()

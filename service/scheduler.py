@@ -1,4 +1,4 @@
-"""Background jobs of a serving process: the timer sweep, fired by indexed due time."""
+"""Background jobs of a serving process: the sweep, by indexed due times."""
 
 import logging
 
@@ -7,18 +7,17 @@ from flask import Flask
 
 log = logging.getLogger(__name__)
 
-TIMER_SWEEP = "timer-sweep"
+SWEEP = "sweep"
 
 
-def sweep_due_timers(app: Flask) -> int:
-    """Advance every case whose timers are due now."""
+def sweep(app: Flask) -> int:
+    """Fire due timers, escalate cases past their deadlines, send notifications."""
     with app.app_context():
-        fired = app.extensions["suishoupai.casework"].fire_due_timers(
-            app.extensions["suishoupai.db"]
-        )
-    if fired:
-        log.info("timer sweep advanced cases", extra={"cases": fired})
-    return fired
+        advanced = app.extensions["suishoupai.sweeps"].run()
+        app.extensions["suishoupai.outbox"].deliver()
+    if advanced:
+        log.info("sweep advanced cases", extra={"cases": advanced})
+    return advanced
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler | None:
@@ -28,11 +27,11 @@ def start_scheduler(app: Flask) -> BackgroundScheduler | None:
         return app.extensions.get("suishoupai.scheduler")
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        sweep_due_timers,
+        sweep,
         "interval",
         seconds=settings.sweep_seconds,
         args=[app],
-        id=TIMER_SWEEP,
+        id=SWEEP,
         max_instances=1,
         coalesce=True,
         replace_existing=True,

@@ -15,9 +15,14 @@ class DepartmentSchema(Schema):
 
 
 class LimitsSchema(Schema):
+    """Each limit in hours, counted as its unit says: plain or working time."""
+
     triage_hours = fields.Float()
     handling_hours = fields.Float()
     confirm_hours = fields.Float()
+    triage_unit = fields.String()
+    handling_unit = fields.String()
+    confirm_unit = fields.String()
 
 
 class CategorySchema(Schema):
@@ -101,6 +106,8 @@ class CaseSummarySchema(Schema):
     escalation_level = fields.Integer()
     duplicate_of = fields.String(allow_none=True)
     partner = fields.String(allow_none=True)
+    street = fields.String(allow_none=True)
+    return_count = fields.Integer()
 
     def _location(self, case):
         return LocationSchema().dump(case)
@@ -113,6 +120,26 @@ class CaseSchema(CaseSummarySchema):
     photos = fields.List(fields.Nested(PhotoSchema))
     timeline = fields.List(fields.Nested(TimelineEventSchema))
     open_tasks = fields.List(fields.Nested(TaskSchema))
+    deadline = fields.Method(
+        "_deadline",
+        metadata={"description": "the current stage: due, time used and left (hours)"},
+    )
+
+    def _deadline(self, case):
+        from service.api import deadline_of
+
+        view = deadline_of(case)
+        return DeadlineSchema().dump(view) if view else None
+
+
+class DeadlineSchema(Schema):
+    stage = fields.String()
+    limit = fields.String()
+    started_at = fields.DateTime()
+    due_at = fields.DateTime()
+    used_hours = fields.Float()
+    left_hours = fields.Float()
+    paused = fields.Boolean()
 
 
 class CaseListSchema(Schema):
@@ -158,6 +185,7 @@ class ReportFormSchema(Schema):
     lat = fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False)
     lng = fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False)
     address = fields.String(validate=validate.Length(max=300))
+    street = fields.String(validate=validate.Length(max=80))
     category = fields.String(validate=validate.Length(max=40))
 
 
@@ -189,6 +217,8 @@ class EscalationSchema(Schema):
     case_number = fields.Method("_case_number")
     level = fields.Integer()
     stage = fields.String()
+    department = fields.String(attribute="department_code", allow_none=True)
+    common_problem = fields.Integer(attribute="group_id", allow_none=True)
     reason = fields.String()
     raised_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
@@ -220,3 +250,40 @@ class ClockSchema(Schema):
 class ClockStateSchema(Schema):
     now = fields.DateTime()
     cases_advanced = fields.Integer()
+
+
+class SupervisionSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ExtensionRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    until = fields.AwareDateTime(required=True, default_timezone=None)
+
+
+class ExtensionDecisionSchema(Schema):
+    approve = fields.Boolean(required=True)
+    note = fields.String(validate=validate.Length(max=2000))
+
+
+class ExtensionSchema(Schema):
+    id = fields.Integer()
+    case_number = fields.Method("_case_number")
+    requested_by = fields.String()
+    reason = fields.String()
+    until = fields.DateTime()
+    requested_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    approved = fields.Boolean(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+
+    def _case_number(self, request):
+        return request.case.number
+
+
+class ExtensionQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    pending = fields.Boolean()

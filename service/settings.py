@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import dataclass, fields
+from datetime import time
 from pathlib import Path
 
 from workflows.errors import SuishoupaiError
@@ -27,6 +28,19 @@ def _positive_int(raw: str) -> int:
     if value <= 0:
         raise ValueError("expected a positive whole number")
     return value
+
+
+def _clock_time(raw: str) -> time:
+    try:
+        return time.fromisoformat(raw.strip())
+    except ValueError as error:
+        raise ValueError("expected a time of day like 09:00") from error
+
+
+def _sender(raw: str) -> str:
+    if raw not in ("log", "webhook"):
+        raise ValueError("expected log or webhook")
+    return raw
 
 
 def _positive_float(raw: str) -> float:
@@ -55,6 +69,16 @@ class Settings:
     test_clock: bool = False
     log_level: str = "INFO"
     page_size: int = 50
+    workday_start: time = time(9, 0)
+    workday_end: time = time(18, 0)
+    supervision_factor: float = 2.0
+    supervision_on_return: int = 3
+    common_problem_radius_m: float = 300.0
+    common_problem_window_hours: float = 72.0
+    common_problem_min_cases: int = 3
+    notify_sender: str = "log"
+    notify_webhook_url: str = ""
+    notify_max_attempts: int = 8
 
     def __post_init__(self):
         instance = Path(self.instance_dir)
@@ -64,6 +88,12 @@ class Settings:
             object.__setattr__(self, "database_url", url)
         if self.photo_dir == Path():
             object.__setattr__(self, "photo_dir", instance / "photos")
+        if self.workday_end <= self.workday_start:
+            raise SettingsError("SUISHOUPAI_WORKDAY_END must be after WORKDAY_START")
+        if self.notify_sender == "webhook" and not self.notify_webhook_url:
+            raise SettingsError(
+                "SUISHOUPAI_NOTIFY_SENDER=webhook needs SUISHOUPAI_NOTIFY_WEBHOOK_URL"
+            )
 
     @classmethod
     def from_environment(cls, environ=None, **overrides) -> "Settings":
@@ -84,6 +114,16 @@ class Settings:
             "test_clock": _flag,
             "log_level": str.upper,
             "page_size": _positive_int,
+            "workday_start": _clock_time,
+            "workday_end": _clock_time,
+            "supervision_factor": _positive_float,
+            "supervision_on_return": _positive_int,
+            "common_problem_radius_m": _positive_float,
+            "common_problem_window_hours": _positive_float,
+            "common_problem_min_cases": _positive_int,
+            "notify_sender": _sender,
+            "notify_webhook_url": str,
+            "notify_max_attempts": _positive_int,
         }
         values = {}
         for setting in fields(cls):

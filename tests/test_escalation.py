@@ -89,15 +89,17 @@ def test_supervisor_records_follow_ups_until_the_case_moves_on(own_service):
 
 def test_late_triage_escalates(own_service):
     service = own_service
-    number = service.as_("deputy").report(category="noise").json()["number"]
+    # Shared bikes are urgent: triage within 2 plain hours.
+    number = service.as_("deputy").report(category="shared-bikes").json()["number"]
 
-    service.advance_clock(4 * HOUR + 60)
+    service.advance_clock(2 * HOUR + 60)
     [reminder] = _escalations(service, open="true")
     assert reminder["case_number"] == number
     assert reminder["stage"] == "triage"
 
-    service.advance_clock(4 * HOUR)
+    service.advance_clock(2 * HOUR)
     assert sorted(e["level"] for e in _escalations(service, open="true")) == [1, 3]
+    assert service.as_("supervisor").task_of(number, "supervise")
 
 
 def test_unanswered_confirmation_closes_by_itself(own_service):

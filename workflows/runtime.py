@@ -10,7 +10,9 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -51,7 +53,6 @@ class CaseInstance:
     def __init__(self, workflow: BpmnWorkflow, definition: ProcessDefinition):
         self.workflow = workflow
         self.definition = definition
-        self.escalations: list[str] = []
 
     @classmethod
     def start(cls, definition: ProcessDefinition, data: dict) -> "CaseInstance":
@@ -117,6 +118,15 @@ class CaseInstance:
     def fire_due_timers(self) -> None:
         self._advance()
 
+    def signal(self, name: str) -> bool:
+        """Send a signal into the instance; False when nothing in it waits for one."""
+        try:
+            self.workflow.send_event(BpmnEvent(SignalEventDefinition(name)))
+        except WorkflowException:
+            return False
+        self._advance()
+        return True
+
     def pending_timers(self) -> list[PendingTimer]:
         timers = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
@@ -150,10 +160,8 @@ class CaseInstance:
             # The engine lets some faults of a diagram out raw (a timer giving a
             # timedelta, a loop over missing data): they are the diagram's, not ours.
             raise EngineError(f"the diagram failed: {error!r}") from error
-        for event in self.workflow.get_events():
-            code = getattr(event.event_definition, "code", None)
-            if code:
-                self.escalations.append(code)
+        # Events nothing in the diagram caught (signals sent on, say) are dropped.
+        self.workflow.get_events()
 
 
 class _StepBudget:

@@ -4,7 +4,9 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Api
 
 from service.auth import authenticate
+from service.deadlines import Deadlines
 from service.settings import Settings
+from workflows.clock import clock
 
 
 def db_session():
@@ -19,11 +21,19 @@ def load_user() -> None:
     g.user = authenticate(db_session())
 
 
+def deadline_of(case) -> dict | None:
+    """The case's current stage deadline, as its answer shows it."""
+    deadlines = Deadlines.load(db_session(), extension("settings"))
+    deadline = deadlines.open_deadline(case)
+    return deadlines.view(deadline, clock.now()) if deadline else None
+
+
 def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
     from service.api import (
         cases,
         definitions,
         escalations,
+        extensions,
         health,
         photos,
         reference,
@@ -33,7 +43,16 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
     )
 
     app.register_blueprint(health.blp)
-    modules = [reference, reports, cases, photos, tasks, escalations, definitions]
+    modules = [
+        reference,
+        reports,
+        cases,
+        photos,
+        tasks,
+        escalations,
+        extensions,
+        definitions,
+    ]
     if settings.test_clock:
         modules.append(testing)
     for module in modules:

@@ -5,11 +5,16 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from models import Case
-from service.api import db_session
-from service.auth import current_user
+from service.api import db_session, extension
+from service.auth import current_user, require_role
 from service.permissions import can_see_case
-from service.schemas import CaseListSchema, CaseQuerySchema, CaseSchema
-from workflows.errors import NotFound
+from service.schemas import (
+    CaseListSchema,
+    CaseQuerySchema,
+    CaseSchema,
+    SupervisionSchema,
+)
+from workflows.errors import Conflict, NotFound
 
 blp = Blueprint(
     "cases", __name__, url_prefix="/api/v1", description="Cases (work orders)"
@@ -65,3 +70,30 @@ class OneCase(MethodView):
     def get(self, number):
         """One case with its photos, timeline and open tasks"""
         return find_case(number)
+
+
+@blp.route("/cases/<string:number>/supervision")
+class Supervise(MethodView):
+    @blp.arguments(SupervisionSchema)
+    @blp.response(200, CaseSchema)
+    def post(self, body, number):
+        """A supervisor's decision: formal assignment and supervision (交办、督办)"""
+        user = require_role("supervisor")
+        case = find_case(number)
+        casework = extension("casework")
+        casework.lock(db_session(), case)
+        if case.status not in ("triage", "handling"):
+            raise Conflict(
+                f"case {number} is {case.status}: only cases in triage or "
+                "handling are put under supervision",
+                case_number=number,
+            )
+        instance = casework.instance(db_session(), case)
+        casework.supervise(
+            db_session(),
+            case,
+            instance,
+            f"decided by {user.name}: {body['reason']}",
+            actor=user.name,
+        )
+        return case

@@ -34,6 +34,7 @@ class Reports(MethodView):
             lat=form.get("lat"),
             lng=form.get("lng"),
             address=form.get("address"),
+            street=form.get("street"),
             category=form.get("category"),
         )
         if (report.lat is None) != (report.lng is None):

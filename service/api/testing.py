@@ -22,5 +22,6 @@ class TestClock(MethodView):
     def post(self, body):
         """Move the clock forward and run the timer sweep once"""
         now = clock.advance(body["advance_seconds"])
-        advanced = extension("casework").fire_due_timers(extension("db"), now)
+        advanced = extension("sweeps").run(now)
+        extension("outbox").deliver()
         return {"now": now, "cases_advanced": advanced}

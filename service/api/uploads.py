@@ -2,7 +2,7 @@
 
 from flask import request
 
-from service.casework import UploadedPhoto
+from service.photos import UploadedPhoto
 
 
 def uploaded_photos() -> list[UploadedPhoto]:

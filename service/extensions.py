@@ -1,0 +1,132 @@
+"""Extensions (延期): a department asks for more time, triage approves or refuses.
+
+While a request waits, the stage's clock is paused, so the wait does not count
+against the department; an approved request moves the deadline to its date.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ExtensionRequest, User
+from service.casework import Casework
+from service.deadlines import Deadlines
+from service.ladder import Ladder
+from service.timeline import record
+from workflows.clock import clock
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+
+log = logging.getLogger(__name__)
+DECIDERS = ("triage", "supervisor", "admin")
+
+
+class Extensions:
+    def __init__(self, casework: Casework):
+        self.casework = casework
+
+    def request(
+        self, session: Session, user: User, task_id: int, reason: str, until: datetime
+    ) -> ExtensionRequest:
+        """A handler working a handle task asks for time until `until`."""
+        task = self.casework.locked_open_task(session, user, task_id)
+        if task.name != "handle":
+            raise Conflict("only a handling task can ask for an extension")
+        case, now = task.case, clock.now()
+        deadlines = Deadlines.load(session, self.casework.settings)
+        deadline = deadlines.open_deadline(case)
+        if deadline is None or deadline.stage != "handling":
+            raise Conflict("the case is not being handled")
+        if until <= max(now, deadline.due_at):
+            raise Invalid(
+                "ask for a date after the current deadline",
+                errors={"until": [f"after {deadline.due_at.isoformat()}"]},
+            )
+        if self._pending(session, case.id) is not None:
+            raise Conflict(
+                "an extension request of this case is waiting already",
+                case_number=case.number,
+            )
+
+        deadlines.pause(deadline, now)
+        extension = ExtensionRequest(
+            case_id=case.id,
+            deadline_id=deadline.id,
+            requested_by=user.name,
+            reason=reason,
+            until=until,
+            requested_at=now,
+        )
+        session.add(extension)
+        record(
+            session,
+            case,
+            user.name,
+            "extension_requested",
+            reason,
+            details={"until": until.isoformat()},
+        )
+        session.flush()
+        log.info("extension requested", extra={"case": case.number})
+        return extension
+
+    def decide(
+        self,
+        session: Session,
+        user: User,
+        request_id: int,
+        approve: bool,
+        note: str | None,
+    ) -> ExtensionRequest:
+        if user.role not in DECIDERS:
+            raise Forbidden("extensions are decided by triage or supervisors")
+        extension = session.get(ExtensionRequest, request_id)
+        if extension is None:
+            raise NotFound(f"no extension request {request_id}")
+        case = extension.case
+        self.casework.lock(session, case)
+        session.refresh(extension)
+        if extension.decided_at is not None:
+            raise Conflict(
+                f"extension request {request_id} was decided already",
+                case_number=case.number,
+            )
+
+        now = clock.now()
+        deadlines = Deadlines.load(session, self.casework.settings)
+        deadline = deadlines.open_deadline(case)
+        if deadline is not None and deadline.id == extension.deadline_id:
+            deadlines.resume(deadline, now)
+            if approve:
+                deadlines.extend(deadline, extension.until)
+                if deadline.due_at > now:
+                    Ladder(session, deadlines.policy.grouping).close_reminder(
+                        case, deadline.stage, now, "an extension was approved"
+                    )
+                    case.escalation_level = Ladder(
+                        session, deadlines.policy.grouping
+                    ).level_of(case)
+        extension.approved = approve
+        extension.decided_by = user.name
+        extension.decided_at = now
+        extension.decision_note = note
+        record(
+            session,
+            case,
+            user.name,
+            "extension_approved" if approve else "extension_refused",
+            note,
+            details={"until": extension.until.isoformat()},
+        )
+        session.flush()
+        return extension
+
+    @staticmethod
+    def _pending(session, case_id) -> ExtensionRequest | None:
+        return session.scalar(
+            select(ExtensionRequest).where(
+                ExtensionRequest.case_id == case_id,
+                ExtensionRequest.decided_at.is_(None),
+            )
+        )

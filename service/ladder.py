@@ -1,0 +1,299 @@
+"""The escalation ladder: reminders (提示), common problems (建议), supervision (督办).
+
+Each rung is raised at most once per stage visit, written with its timeline event
+and its notification in the same transaction, and closed when its cause goes away.
+"""
+
+import logging
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Case, CommonProblem, Escalation, Notification, StageDeadline
+from models.cases import FINAL_STATUSES
+from service.policy import GroupingRule
+from service.timeline import SYSTEM, record
+
+log = logging.getLogger(__name__)
+
+REMINDER, SUGGESTION, SUPERVISION = 1, 2, 3
+EARTH_RADIUS_M = 6_371_000
+
+
+def distance_m(a_lat, a_lng, b_lat, b_lng) -> float:
+    """Great-circle distance in metres (haversine)."""
+    phi1, phi2 = math.radians(a_lat), math.radians(b_lat)
+    dphi, dlmb = phi2 - phi1, math.radians(b_lng - a_lng)
+    h = (
+        math.sin(dphi / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+class Ladder:
+    """Raising and closing escalations for cases within one session."""
+
+    def __init__(self, session: Session, grouping: GroupingRule):
+        self.session = session
+        self.grouping = grouping
+
+    def remind(self, case: Case, deadline: StageDeadline, now: datetime) -> None:
+        """The stage is late: a reminder, or a place in a common problem."""
+        deadline.reminded_at = now
+        group = self._common_problem_for(case, deadline, now)
+        if group is not None:
+            return
+        reason = f"{deadline.stage} not done within {deadline.limit} (提示)"
+        self._raise(
+            case,
+            REMINDER,
+            deadline.stage,
+            reason,
+            now,
+            recipient=_recipient(case, deadline.stage),
+        )
+
+    def supervise(self, case: Case, stage: str, reason: str, now: datetime) -> None:
+        """Formal assignment and supervision: flagged on every list until closed."""
+        if self._open(case, stage, SUPERVISION):
+            return
+        self._raise(
+            case,
+            SUPERVISION,
+            stage,
+            f"{reason} (交办、督办)",
+            now,
+            recipient="supervisors",
+        )
+
+    def close_stage(self, case: Case, stage: str, now: datetime, why: str) -> None:
+        for escalation in self._open_escalations(case):
+            if escalation.stage != stage:
+                continue
+            escalation.closed_at = now
+            record(
+                self.session,
+                case,
+                SYSTEM,
+                "escalation_closed",
+                f"level {escalation.level} closed: {why}",
+                details={"level": escalation.level, "stage": stage},
+            )
+        if case.status in FINAL_STATUSES:
+            self._close_finished_groups(now)
+
+    def close_reminder(self, case: Case, stage: str, now: datetime, why: str) -> None:
+        for escalation in self._open_escalations(case):
+            if escalation.stage == stage and escalation.level in (REMINDER, SUGGESTION):
+                escalation.closed_at = now
+                record(
+                    self.session,
+                    case,
+                    SYSTEM,
+                    "escalation_closed",
+                    f"level {escalation.level} closed: {why}",
+                    details={"level": escalation.level, "stage": stage},
+                )
+
+    def level_of(self, case: Case) -> int:
+        return max((e.level for e in self._open_escalations(case)), default=0)
+
+    # Common problems
+
+    def _common_problem_for(self, case, deadline, now) -> CommonProblem | None:
+        """Group this late case with late neighbours of its category, if enough."""
+        rule = self.grouping
+        if case.lat is None or case.lng is None or case.category_code is None:
+            return None
+
+        existing = self.session.scalars(
+            select(CommonProblem).where(
+                CommonProblem.closed_at.is_(None),
+                CommonProblem.category_code == case.category_code,
+            )
+        ).all()
+        for group in existing:
+            if distance_m(group.lat, group.lng, case.lat, case.lng) <= rule.radius_m:
+                self._join(group, case, deadline.stage, now)
+                return group
+
+        neighbours = [
+            other
+            for other in self._late_neighbours(case, now)
+            if distance_m(other.lat, other.lng, case.lat, case.lng) <= rule.radius_m
+        ]
+        if len(neighbours) + 1 < rule.min_cases:
+            return None
+        members = [case, *neighbours]
+        group = CommonProblem(
+            category_code=case.category_code,
+            department_code=case.department_code,
+            lat=sum(c.lat for c in members) / len(members),
+            lng=sum(c.lng for c in members) / len(members),
+            suggestion=(
+                f"{len(members)} late cases of {case.category_code} within "
+                f"{rule.radius_m:g} m: treat them as one common problem (共性问题)"
+            ),
+            opened_at=now,
+        )
+        self.session.add(group)
+        self.session.flush()
+        for member in members:
+            self._join(group, member, _stage_of(member), now, notify=False)
+        self._notify(
+            "suggestion",
+            _recipient(case, "handling"),
+            None,
+            now,
+            {
+                "common_problem": group.id,
+                "suggestion": group.suggestion,
+                "cases": [m.number for m in members],
+            },
+        )
+        log.info(
+            "common problem opened", extra={"group": group.id, "cases": len(members)}
+        )
+        return group
+
+    def _late_neighbours(self, case, now) -> list[Case]:
+        """Open cases of the category, reported within the window, late as well."""
+        window = timedelta(hours=self.grouping.window_hours)
+        return self.session.scalars(
+            select(Case)
+            .join(StageDeadline, StageDeadline.case_id == Case.id)
+            .where(
+                Case.id != case.id,
+                Case.category_code == case.category_code,
+                Case.status.not_in(FINAL_STATUSES),
+                Case.lat.is_not(None),
+                Case.created_at >= case.created_at - window,
+                Case.created_at <= case.created_at + window,
+                StageDeadline.closed_at.is_(None),
+                StageDeadline.paused_since.is_(None),
+                or_(
+                    StageDeadline.reminded_at.is_not(None), StageDeadline.due_at <= now
+                ),
+            )
+            .distinct()
+        ).all()
+
+    def _join(self, group, case, stage, now, notify=True) -> None:
+        if any(e.group_id == group.id for e in self._open_escalations(case)):
+            return
+        # A member late too is not reminded apart: the group speaks for it.
+        for deadline in self.session.scalars(
+            select(StageDeadline).where(
+                StageDeadline.case_id == case.id,
+                StageDeadline.closed_at.is_(None),
+                StageDeadline.reminded_at.is_(None),
+            )
+        ):
+            deadline.reminded_at = now
+            deadline.next_check_at = deadline.supervise_at
+        self.close_reminder(case, stage, now, f"part of common problem {group.id}")
+        reason = f"part of common problem {group.id}: {group.suggestion} (建议)"
+        self._raise(
+            case,
+            SUGGESTION,
+            stage,
+            reason,
+            now,
+            group=group,
+            recipient=_recipient(case, stage) if notify else None,
+        )
+
+    def _close_finished_groups(self, now) -> None:
+        for group in self.session.scalars(
+            select(CommonProblem).where(CommonProblem.closed_at.is_(None))
+        ):
+            statuses = self.session.scalars(
+                select(Case.status)
+                .join(Escalation, Escalation.case_id == Case.id)
+                .where(Escalation.group_id == group.id)
+            ).all()
+            if statuses and all(s in FINAL_STATUSES for s in statuses):
+                group.closed_at = now
+
+    # Rows
+
+    def _raise(self, case, level, stage, reason, now, recipient=None, group=None):
+        self.session.add(
+            Escalation(
+                case_id=case.id,
+                level=level,
+                stage=stage,
+                reason=reason,
+                raised_at=now,
+                department_code=case.department_code,
+                group_id=group.id if group else None,
+            )
+        )
+        record(
+            self.session,
+            case,
+            SYSTEM,
+            "escalated",
+            reason,
+            details={
+                "level": level,
+                "stage": stage,
+                **({"common_problem": group.id} if group else {}),
+            },
+        )
+        if recipient:
+            self._notify(
+                _KINDS[level],
+                recipient,
+                case,
+                now,
+                {"case": case.number, "level": level, "stage": stage, "reason": reason},
+            )
+        self.session.flush()
+        case.escalation_level = self.level_of(case)
+        log.info(
+            "escalation raised",
+            extra={"case": case.number, "level": level, "stage": stage},
+        )
+
+    def _notify(self, kind, recipient, case, now, payload) -> None:
+        self.session.add(
+            Notification(
+                kind=kind,
+                recipient=recipient,
+                case_id=case.id if case else None,
+                payload=payload,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+
+    def _open(self, case, stage, level) -> bool:
+        return any(
+            e.stage == stage and e.level == level for e in self._open_escalations(case)
+        )
+
+    def _open_escalations(self, case) -> list[Escalation]:
+        self.session.flush()
+        return self.session.scalars(
+            select(Escalation).where(
+                Escalation.case_id == case.id, Escalation.closed_at.is_(None)
+            )
+        ).all()
+
+
+_KINDS = {REMINDER: "reminder", SUGGESTION: "suggestion", SUPERVISION: "supervision"}
+_STAGE_OF_STATUS = {"triage": "triage", "handling": "handling"}
+
+
+def _stage_of(case: Case) -> str:
+    return _STAGE_OF_STATUS.get(case.status, case.status)
+
+
+def _recipient(case: Case, stage: str) -> str:
+    if stage == "handling" and case.department_code:
+        return f"department:{case.department_code}"
+    return "triage"

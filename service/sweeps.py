@@ -1,0 +1,101 @@
+"""Scheduled sweeps: due engine timers and due stage deadlines, claimed case by case.
+
+Several processes may sweep at once: each case is claimed by one of them with a
+skip-locked row lock, and a case another process holds is left to that process.
+"""
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from models import Case, PendingTimerRow, StageDeadline
+from service.casework import Casework
+from service.database import Database
+from service.deadlines import Deadlines
+from service.ladder import Ladder
+from workflows.clock import clock
+
+log = logging.getLogger(__name__)
+
+
+class Sweeps:
+    def __init__(self, casework: Casework, db: Database):
+        self.casework = casework
+        self.db = db
+
+    def fire_due_timers(self, now: datetime | None = None) -> int:
+        """Advance every case whose engine timers are due by `now`."""
+        now = now or clock.now()
+        due = select(PendingTimerRow.case_id).where(PendingTimerRow.due_at <= now)
+        return self._each_case(due, now, self._fire_timers)
+
+    def check_deadlines(self, now: datetime | None = None) -> int:
+        """Escalate every case whose stage deadline (or twice it) has passed."""
+        now = now or clock.now()
+        due = select(StageDeadline.case_id).where(StageDeadline.next_check_at <= now)
+        return self._each_case(due, now, self._escalate)
+
+    def run(self, now: datetime | None = None) -> int:
+        now = now or clock.now()
+        return self.fire_due_timers(now) + self.check_deadlines(now)
+
+    def _each_case(self, due_query, now, work) -> int:
+        with self.db.transaction() as session:
+            case_ids = session.scalars(due_query.distinct()).all()
+        done = 0
+        for case_id in case_ids:
+            try:
+                with self.db.transaction() as session:
+                    case = self._claim(session, case_id)
+                    if case is not None and work(session, case, now):
+                        done += 1
+            except Exception:
+                # One broken case must not stop the sweep for the others; it is
+                # rolled back and tried again at the next sweep.
+                log.exception("sweep failed", extra={"case_id": case_id})
+        return done
+
+    def _claim(self, session, case_id) -> Case | None:
+        """Lock the case, or None when another process holds it now."""
+        case = session.scalar(
+            select(Case)
+            .where(Case.id == case_id)
+            .with_for_update(skip_locked=True, of=Case)
+        )
+        if case is not None:
+            self.casework.lock(session, case)
+        return case
+
+    def _fire_timers(self, session, case, now) -> bool:
+        still_due = session.scalar(
+            select(PendingTimerRow.id)
+            .where(PendingTimerRow.case_id == case.id, PendingTimerRow.due_at <= now)
+            .limit(1)
+        )
+        if still_due is None:
+            return False
+        instance = self.casework.instance(session, case)
+        instance.fire_due_timers()
+        self.casework.sync(session, case, instance, "scheduler")
+        return True
+
+    def _escalate(self, session, case, now) -> bool:
+        deadlines = Deadlines.load(session, self.casework.settings)
+        deadline = deadlines.open_deadline(case)
+        if deadline is None or deadline.next_check_at is None:
+            return False
+        if deadline.next_check_at > now:
+            return False
+        if deadline.reminded_at is None and now >= deadline.due_at:
+            Ladder(session, deadlines.policy.grouping).remind(case, deadline, now)
+        if deadline.supervised_at is None and now >= deadline.supervise_at:
+            instance = self.casework.instance(session, case)
+            self.casework.supervise(
+                session,
+                case,
+                instance,
+                f"{deadline.stage} not done within twice {deadline.limit}",
+            )
+        deadlines.reschedule(deadline)
+        return True
