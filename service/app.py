@@ -6,6 +6,7 @@ import warnings
 from flask import Flask, g
 from flask_smorest import Api
 
+from service import pages
 from service.casework import Casework
 from service.database import Database, roll_back
 from service.definitions import DefinitionRegistry
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service.api import register_blueprints
 
     register_blueprints(app, api, settings)
+    app.register_blueprint(pages.blp)
     register_error_handlers(app)
 
     if settings.test_clock:

@@ -288,3 +288,17 @@ class CaseDiagram(MethodView):
             **states,
             "escalated": escalated,
         }
+
+
+@blp.route("/cases/<string:number>/diagram.bpmn")
+class CaseDiagramFile(MethodView):
+    def get(self, number):
+        """The BPMN file of the version a case runs on, for drawing it"""
+        case = find_case(number)
+        version = db_session().get(ProcessVersion, case.process_version_id)
+        name = main_file(version)
+        if name is None:
+            raise NotFound(
+                f"version {version.version} of {version.process_id} has no diagram file"
+            )
+        return Response(version.files[name], mimetype="application/xml")
