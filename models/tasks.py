@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -30,6 +30,7 @@ class HumanTaskRow(Base):
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(20))
+    draft: Mapped[dict | None] = mapped_column(JSON)
 
     case = relationship("Case", lazy="joined")
     assignee = relationship("User", lazy="joined")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
+    AnsweredCompletion,
     Case,
     Category,
     Department,
@@ -22,8 +23,10 @@ from models import (
     User,
 )
 from models.cases import FINAL_STATUSES
+from service import catalogue
 from service.deadlines import Deadlines
 from service.definitions import DefinitionRegistry
+from service.forms import form_of
 from service.ladder import Ladder
 from service.permissions import can_see_case, can_work_task
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
@@ -48,7 +51,12 @@ OUTCOMES = {
     "transferred": "transferred",
 }
 # The human task that stands for each open stage, most advanced first.
-STAGE_OF_TASK = {"confirm": "confirming", "handle": "handling", "triage": "triage"}
+STAGE_OF_TASK = {
+    "confirm": "confirming",
+    "handle": "handling",
+    "triage": "triage",
+    "arbitrate": "triage",
+}
 # What the diagram catches to open a supervise task on the current stage.
 SUPERVISION_SIGNAL = "supervision_requested"
 
@@ -121,7 +129,10 @@ class Casework:
 
         now = clock.now()
         version = self.registry.newest(session, self.settings.process_id)
-        instance = CaseInstance.start(self.registry.definition(version), {})
+        instance = CaseInstance.start(
+            self.registry.definition(version),
+            {"arbitration_after": self.settings.supervision_on_return},
+        )
         case = Case(
             status="triage",
             category_code=report.category,
@@ -201,17 +212,42 @@ class Casework:
         return task
 
     def complete(
-        self, session: Session, user: User, task_id: int, completion: Completion
+        self,
+        session: Session,
+        user: User,
+        task_id: int,
+        completion: Completion,
+        idempotency_key: str | None = None,
     ) -> Case:
-        """Apply a user's decision on a task and advance the case's diagram."""
-        task = self.locked_open_task(session, user, task_id)
+        """Apply a user's decision on a task and advance the case's diagram.
+
+        With an idempotency key, a retry of a completion already applied is
+        answered with the case as it is now, and applied no second time.
+        """
+        if idempotency_key:
+            answered = self._answered(session, user, idempotency_key, task_id)
+            if answered is not None:
+                return answered
+        try:
+            task = self.locked_open_task(session, user, task_id)
+        except Conflict:
+            # A retry that waited for the first attempt's lock finds it answered.
+            answered = idempotency_key and self._answered(
+                session, user, idempotency_key, task_id
+            )
+            if answered:
+                return answered
+            raise
         _refuse_if_held(task, user)
         case = task.case
-        action = _checked_action(task, completion)
+        form_of(task.name).check(
+            completion.decision, completion.fields, len(completion.photos)
+        )
+        action = DECISIONS[task.name, completion.decision]
 
         engine_data, note = action(self, session, case, completion)
-        needs_photo = (task.name, completion.decision) == ("handle", "done")
-        photos = self.intake.check(completion.photos, required=int(needs_photo))
+        decision = form_of(task.name).decision(completion.decision)
+        photos = self.intake.check(completion.photos, required=decision.min_photos)
         instance = self.instance(session, case)
         instance.complete(
             task.engine_id, {"decision": completion.decision, **engine_data}
@@ -219,6 +255,7 @@ class Casework:
 
         now = clock.now()
         task.assignee = user
+        task.draft = None
         photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
         record(
             session,
@@ -238,7 +275,17 @@ class Casework:
             outcome=completion.decision,
         )
         if (task.name, completion.decision) == ("handle", "return"):
-            self._count_return(session, case, instance)
+            self._after_return(session, case, instance, task.department_code)
+        if idempotency_key:
+            session.add(
+                AnsweredCompletion(
+                    user_id=user.id,
+                    key=idempotency_key,
+                    task_id=task.id,
+                    case_id=case.id,
+                    answered_at=now,
+                )
+            )
         log.info(
             "task completed",
             extra={
@@ -249,7 +296,66 @@ class Casework:
         )
         return case
 
-    def locked_open_task(self, session, user, task_id) -> HumanTaskRow:
+    def save_draft(
+        self, session: Session, user: User, task_id: int, fields: dict
+    ) -> HumanTaskRow:
+        """Keep what someone has filled in so far, without completing anything."""
+        task = self.locked_open_task(session, user, task_id)
+        _refuse_if_held(task, user)
+        task.draft = {k: v for k, v in fields.items() if v is not None}
+        return task
+
+    def assign(
+        self,
+        session: Session,
+        user: User,
+        task_id: int,
+        assignee_name: str,
+        delegate: bool,
+    ) -> HumanTaskRow:
+        """Reassign a task (supervisors; triage in its lane), or delegate one's own."""
+        task = self.locked_open_task(session, user, task_id, must_work=False)
+        assignee = session.scalar(select(User).where(User.name == assignee_name))
+        if assignee is None:
+            raise Invalid(
+                f"no user {assignee_name!r}",
+                errors={"user": [f"no user {assignee_name!r}"]},
+            )
+        if delegate and task.assignee_id != user.id:
+            raise Forbidden("only the person holding a task delegates it")
+        if not delegate and not _may_reassign(user, task):
+            raise Forbidden("reassigning this task needs a supervisor")
+        if not can_work_task(assignee, task):
+            raise Invalid(
+                f"{assignee.name} may not work this task",
+                errors={"user": ["not of this task's role or department"]},
+            )
+        task.assignee = assignee
+        record(
+            session,
+            task.case,
+            user.name,
+            "delegated" if delegate else "assigned",
+            f"{task.title} → {assignee.name}",
+            details={"task": task.name, "to": assignee.name},
+        )
+        return task
+
+    def _answered(self, session, user, key, task_id) -> Case | None:
+        answered = session.scalar(
+            select(AnsweredCompletion).where(
+                AnsweredCompletion.user_id == user.id, AnsweredCompletion.key == key
+            )
+        )
+        if answered is None:
+            return None
+        if answered.task_id != task_id:
+            raise Conflict(
+                "this Idempotency-Key was used for another task", task_id=task_id
+            )
+        return session.get(Case, answered.case_id)
+
+    def locked_open_task(self, session, user, task_id, must_work=True) -> HumanTaskRow:
         """The task, its case locked, if it is open and this user may work it."""
         task = session.get(HumanTaskRow, task_id)
         if task is None or not (
@@ -264,7 +370,7 @@ class Casework:
                 task_id=task_id,
                 case_number=task.case.number,
             )
-        if not can_work_task(user, task):
+        if must_work and not can_work_task(user, task):
             raise Forbidden(f"task {task_id} is not yours to work on", task_id=task_id)
         return task
 
@@ -273,19 +379,30 @@ class Casework:
     def _dispatch(self, session, case, completion):
         fields = completion.fields
         category = session.get(Category, fields.get("category") or "")
-        department = session.get(Department, fields.get("department") or "")
-        errors = {}
         if category is None:
-            errors["category"] = [f"unknown category {fields.get('category')!r}"]
+            raise Invalid(
+                "the dispatch does not fit",
+                errors={"category": [f"unknown category {fields.get('category')!r}"]},
+            )
+        suggestion = catalogue.suggest(session, category.code, case.street)
+        department_code = fields.get("department") or suggestion.department
+        department = session.get(Department, department_code or "")
         if department is None:
-            errors["department"] = [f"unknown department {fields.get('department')!r}"]
-        if errors:
-            raise Invalid("the dispatch does not fit", errors=errors)
+            why = (
+                f"unknown department {department_code!r}"
+                if department_code
+                else "the catalogue has no department for this category"
+            )
+            raise Invalid("the dispatch does not fit", errors={"department": [why]})
         case.category_code = category.code
         case.department_code = department.code
-        return {"category": category.code, "department": department.code}, fields.get(
-            "note"
-        )
+        case.catalogue_version = suggestion.catalogue_version
+        return {
+            "category": category.code,
+            "department": department.code,
+            "catalogue_version": suggestion.catalogue_version,
+            "as_suggested": department.code == suggestion.department,
+        }, fields.get("note")
 
     def _merge(self, session, case, completion):
         number = completion.fields.get("duplicate_of") or ""
@@ -323,6 +440,9 @@ class Casework:
     def _with_reason(self, session, case, completion):
         return {}, completion.fields.get("reason")
 
+    def _returned(self, session, case, completion):
+        return {"return_count": case.return_count + 1}, completion.fields.get("reason")
+
     def _with_result(self, session, case, completion):
         # The reporter's confirmation is due by the category's limit from now.
         deadlines = Deadlines.load(session, self.settings)
@@ -333,17 +453,19 @@ class Casework:
     def _with_note(self, session, case, completion):
         return {}, completion.fields.get("note")
 
-    def _count_return(self, session, case, instance) -> None:
-        """退单: the third return sends the case to supervisors (交办)."""
+    def _after_return(self, session, case, instance, department) -> None:
+        """退单: counted per case; at the threshold supervisors arbitrate (交办)."""
         case.return_count += 1
-        threshold = self.settings.supervision_on_return
-        if case.return_count >= threshold:
-            self.supervise(
-                session,
-                case,
-                instance,
-                f"returned {case.return_count} times by departments",
+        if case.return_count < self.settings.supervision_on_return:
+            return
+        reason = f"returned {case.return_count} times by departments"
+        if any(t.name == "arbitrate" for t in instance.human_tasks()):
+            deadlines = Deadlines.load(session, self.settings)
+            Ladder(session, deadlines.policy.grouping).supervise(
+                case, case.status, f"{reason}: arbitration", clock.now()
             )
+        else:
+            self.supervise(session, case, instance, reason)
 
     # Supervision
 
@@ -412,6 +534,7 @@ class Casework:
         if case.status != previous_status:
             unanswered = "closed_unanswered" in instance.end_events
             self._move_stage(session, case, previous_status, now, unanswered)
+        self._pause_for_arbitration(session, case, ready.values(), now)
         case.instance = instance.dump()
         session.flush()
         # Photos, timeline and tasks were added as rows; read them afresh for answers.
@@ -459,6 +582,17 @@ class Casework:
                     due_at=deadline if task.name in STAGE_OF_TASK else None,
                 )
             )
+
+    def _pause_for_arbitration(self, session, case, ready, now) -> None:
+        """A case waiting for arbitration does not use its stage's time."""
+        deadlines = Deadlines.load(session, self.settings)
+        deadline = deadlines.open_deadline(case)
+        if deadline is None or deadline.stage != "triage":
+            return
+        if any(task.name == "arbitrate" for task in ready):
+            deadlines.pause(deadline, now)
+        elif deadline.paused_since is not None:
+            deadlines.resume(deadline, now)
 
     def _stage_due(self, session, case, stage, now) -> datetime:
         deadlines = Deadlines.load(session, self.settings)
@@ -509,24 +643,10 @@ def _refuse_if_held(task: HumanTaskRow, user: User) -> None:
         )
 
 
-def _checked_action(task: HumanTaskRow, completion: Completion):
-    action = DECISIONS.get((task.name, completion.decision))
-    if action is None:
-        choices = ", ".join(d for n, d in DECISIONS if n == task.name)
-        raise Invalid(
-            f"{completion.decision!r} is not a decision of a {task.name} task",
-            errors={"decision": [f"one of {choices}"]},
-        )
-    missing = {
-        name: ["required for this decision"]
-        for name in REQUIRED_FIELDS.get(completion.decision, ())
-        if not str(completion.fields.get(name) or "").strip()
-    }
-    if missing:
-        raise Invalid(
-            f"the {completion.decision} decision is missing fields", errors=missing
-        )
-    return action
+def _may_reassign(user: User, task: HumanTaskRow) -> bool:
+    if user.role in ("admin", "supervisor"):
+        return True
+    return user.role == "triage" and task.lane == "triage"
 
 
 def _public(engine_data: dict) -> dict:
@@ -540,20 +660,12 @@ DECISIONS = {
     ("triage", "merge"): Casework._merge,
     ("triage", "transfer"): Casework._transfer,
     ("handle", "done"): Casework._with_result,
-    ("handle", "return"): Casework._with_reason,
+    ("handle", "return"): Casework._returned,
     ("confirm", "satisfied"): Casework._with_note,
     ("confirm", "unsatisfied"): Casework._with_reason,
     ("supervise", "follow_up"): Casework._with_note,
-}
-REQUIRED_FIELDS = {
-    "dispatch": ("category", "department"),
-    "reject": ("reason",),
-    "merge": ("duplicate_of",),
-    "transfer": ("partner",),
-    "done": ("result",),
-    "return": ("reason",),
-    "unsatisfied": ("reason",),
-    "follow_up": ("note",),
+    ("arbitrate", "dispatch"): Casework._dispatch,
+    ("arbitrate", "to_triage"): Casework._with_reason,
 }
 TIMELINE_ACTIONS = {
     ("triage", "dispatch"): "dispatched",
@@ -565,4 +677,6 @@ TIMELINE_ACTIONS = {
     ("confirm", "satisfied"): "confirmed",
     ("confirm", "unsatisfied"): "disputed",
     ("supervise", "follow_up"): "supervised",
+    ("arbitrate", "dispatch"): "arbitrated",
+    ("arbitrate", "to_triage"): "arbitrated",
 }

@@ -6,9 +6,11 @@ import click
 from flask import Flask
 
 from models import schema
+from service import catalogue
 from service.app import create_app
 from service.auth import add_user
 from service.cli_bpmn import bpmn
+from service.cli_catalogue import catalogue_group
 from service.reference import seed_reference_data
 from service.server import ServiceServer
 from workflows.errors import SuishoupaiError
@@ -21,6 +23,7 @@ def prepare_database(app: Flask) -> None:
     db.upgrade()
     with db.transaction() as session:
         seed_reference_data(session)
+        catalogue.seed(session)
         version = app.extensions["suishoupai.registry"].deploy_folder(
             session, settings.bpmn_dir, settings.process_id
         )
@@ -34,6 +37,13 @@ def _app() -> Flask:
         return create_app()
     except SuishoupaiError as error:
         raise click.ClickException(error.message) from error
+
+
+def open_app() -> Flask:
+    """The app over a database brought up to date, for commands that use it."""
+    app = _app()
+    prepare_database(app)
+    return app
 
 
 @click.group()
@@ -117,6 +127,7 @@ def user_add(name, role, department):
 
 
 main.add_command(bpmn)
+main.add_command(catalogue_group)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,10 @@
 """Marshmallow schemas of the public contract: what goes in and what comes out."""
 
+from datetime import UTC
+
 from flask import url_for
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from models.cases import STATUSES
 from workflows.clock import clock
@@ -160,15 +162,96 @@ class CaseQuerySchema(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
+class LatLng(fields.Field):
+    """A point written 'lat,lng'."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            lat, lng = (float(part) for part in str(value).split(","))
+        except ValueError as error:
+            raise ValidationError("write the point as 'lat,lng'") from error
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ValidationError("not a point on the earth")
+        return [lat, lng]
+
+
 class TaskQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
     queue = fields.String(
-        load_default="available", validate=validate.OneOf(["mine", "available", "all"])
+        load_default="available",
+        validate=validate.OneOf(["mine", "available", "department", "all"]),
+    )
+    sort = fields.String(
+        load_default="due", validate=validate.OneOf(["due", "priority", "age"])
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     after = fields.String(metadata={"description": "the `next` of the previous page"})
+    category = fields.String()
+    department = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    overdue = fields.Boolean()
+    due_before = fields.AwareDateTime(default_timezone=UTC)
+    street = fields.String()
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "text in the description, address or case number"},
+    )
+    near = LatLng(metadata={"description": "'lat,lng': only tasks near this point"})
+    within_m = fields.Float(
+        load_default=1000.0, validate=validate.Range(min=1, max=100_000)
+    )
+
+
+class QueueCountsSchema(Schema):
+    mine = fields.Integer()
+    available = fields.Integer()
+    department = fields.Integer()
+    all = fields.Integer()
+    overdue = fields.Integer()
+
+
+class SuggestionSchema(Schema):
+    category = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    catalogue_version = fields.Integer(allow_none=True)
+
+
+class TaskDetailSchema(Schema):
+    task = fields.Nested(TaskSchema)
+    form = fields.Dict()
+    choices = fields.Dict()
+    draft = fields.Dict(allow_none=True)
+    suggestion = fields.Nested(SuggestionSchema, allow_none=True)
+    can_work = fields.Boolean()
+
+
+class AssignSchema(Schema):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class DraftSchema(Schema):
+    """What a form holds so far; nothing is required until completion."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    decision = fields.String(validate=validate.Length(max=40))
+    category = fields.String(validate=validate.Length(max=40))
+    department = fields.String(validate=validate.Length(max=40))
+    note = fields.String(validate=validate.Length(max=4000))
+    reason = fields.String(validate=validate.Length(max=4000))
+    duplicate_of = fields.String(validate=validate.Length(max=32))
+    partner = fields.String(validate=validate.Length(max=40))
+    result = fields.String(validate=validate.Length(max=4000))
+
+
+class SavedFilterSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    params = fields.Dict(required=True)
+    created_at = fields.DateTime(dump_only=True)
 
 
 class ReportFormSchema(Schema):
@@ -287,3 +370,27 @@ class ExtensionQuerySchema(Schema):
         unknown = EXCLUDE
 
     pending = fields.Boolean()
+
+
+class CatalogueEntrySchema(Schema):
+    category = fields.String(attribute="category_code", required=True)
+    street = fields.String(allow_none=True, load_default=None)
+    department = fields.String(attribute="department_code", required=True)
+
+
+class CatalogueSchema(Schema):
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    created_by = fields.String()
+    note = fields.String(allow_none=True)
+    entries = fields.List(fields.Nested(CatalogueEntrySchema))
+
+
+class CatalogueEditSchema(Schema):
+    entries = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "each {category, street (optional), department}"},
+    )
+    note = fields.String(validate=validate.Length(max=500))

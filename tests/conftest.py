@@ -29,6 +29,7 @@ USERS = {
     "deputy": ("reporter", None),
     "other-deputy": ("reporter", None),
     "office": ("triage", None),
+    "office-2": ("triage", None),
     "water-liaison": ("handler", "water"),
     "housing-liaison": ("handler", "housing"),
     "traffic-liaison": ("handler", "traffic-police"),
@@ -65,6 +66,12 @@ class Client:
 
     def post(self, path, **kwargs):
         return self.http.post(self.base_url + path, timeout=30, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.http.put(self.base_url + path, timeout=30, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.http.delete(self.base_url + path, timeout=30, **kwargs)
 
     def report(
         self, description="Bikes parked in a heap", photos=("hopper.jpg",), **form

@@ -67,7 +67,7 @@ class Case:
     # Actions: each one is followed by a save and restore when asked for.
 
     def start(self) -> "Case":
-        self.instance = CaseInstance.start(self.definition, {})
+        self.instance = CaseInstance.start(self.definition, {"arbitration_after": 3})
         self._step()
         return self
 
@@ -223,7 +223,7 @@ def test_returned_case_is_redispatched_to_another_department_and_closes(case):
     first_handle = case.task("handle")
     assert case.instance.task_data(first_handle.engine_id)["department"] == "water"
 
-    case.complete("handle", {"decision": "return"})
+    case.complete("handle", {"decision": "return", "return_count": 1})
     assert case.task_names() == ["triage"]
     assert not case.instance.completed
 
@@ -427,7 +427,7 @@ def test_returned_case_can_be_supervised_again_in_triage(case):
     assert case.signal() is True
     first = case.task("supervise")
     case.complete("triage", DISPATCH)
-    case.complete("handle", {"decision": "return"})
+    case.complete("handle", {"decision": "return", "return_count": 1})
     assert case.task_names() == ["triage"]
 
     assert case.signal() is True
@@ -617,3 +617,27 @@ def test_restored_instance_keeps_supervision_and_the_confirm_timer(case, definit
     assert len(restored.pending_timers()) == 1
     assert restored.end_events == case.instance.end_events
     assert restored.dump() == dumped
+
+
+def test_third_return_goes_to_arbitration_by_supervisors(case):
+    case.start()
+    for count in (1, 2, 3):
+        case.complete("triage", DISPATCH)
+        case.complete("handle", {"decision": "return", "return_count": count})
+
+    [arbitrate] = case.instance.human_tasks()
+    assert (arbitrate.name, arbitrate.lane) == ("arbitrate", "supervision")
+
+    case.complete("arbitrate", {"decision": "dispatch", "department": "housing"})
+    assert [t.name for t in case.instance.human_tasks()] == ["handle"]
+
+
+def test_arbitration_can_send_the_case_back_to_triage(case):
+    case.start()
+    for count in (1, 2, 3):
+        case.complete("triage", DISPATCH)
+        case.complete("handle", {"decision": "return", "return_count": count})
+
+    case.complete("arbitrate", {"decision": "to_triage"})
+
+    assert [t.name for t in case.instance.human_tasks()] == ["triage"]

@@ -224,7 +224,7 @@ def test_third_return_puts_the_case_under_supervision(own_service):
     case = service.as_("supervisor").case(number)
     assert case["return_count"] == 3
     assert case["escalation_level"] == 3
-    assert service.as_("supervisor").task_of(number, "supervise")
+    assert service.as_("supervisor").task_of(number, "arbitrate")
 
 
 def test_supervisor_can_decide_on_supervision(own_service):

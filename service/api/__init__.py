@@ -31,6 +31,7 @@ def deadline_of(case) -> dict | None:
 def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
     from service.api import (
         cases,
+        catalogue,
         definitions,
         escalations,
         extensions,
@@ -52,6 +53,7 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
         escalations,
         extensions,
         definitions,
+        catalogue,
     ]
     if settings.test_clock:
         modules.append(testing)

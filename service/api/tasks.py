@@ -1,113 +1,107 @@
-"""Task queues and task actions: claim, release and complete."""
-
-import base64
-from datetime import datetime
+"""Task queues and task actions: claim, release, assign, delegate, drafts, complete."""
 
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
-from models import Case, HumanTaskRow
+from models import HumanTaskRow, SavedFilter
+from service import catalogue, queues
 from service.api import db_session, extension
 from service.api.uploads import is_multipart, uploaded_photos
 from service.auth import current_user
-from service.casework import Completion
-from service.permissions import LANE_ROLES
+from service.casework import PARTNERS, Completion
+from service.forms import form_of
+from service.permissions import can_see_case, can_work_task
 from service.schemas import (
+    AssignSchema,
     CaseSchema,
     CompletionSchema,
+    DraftSchema,
+    QueueCountsSchema,
+    SavedFilterSchema,
+    TaskDetailSchema,
     TaskListSchema,
     TaskQuerySchema,
     TaskSchema,
 )
-from workflows.errors import Forbidden, Invalid
+from workflows.clock import clock
+from workflows.errors import Invalid, NotFound
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Task queues")
 
 
-def queue_query(user, queue: str):
-    """Open tasks of a queue, as a query that never loads case instances."""
-    query = (
-        select(HumanTaskRow)
-        .join(Case, Case.id == HumanTaskRow.case_id)
-        .where(HumanTaskRow.closed_at.is_(None))
+def queue_request(args: dict) -> queues.QueueQuery:
+    near = args.get("near")
+    return queues.QueueQuery(
+        queue=args["queue"],
+        sort=args["sort"],
+        limit=args["limit"],
+        after=args.get("after"),
+        category=args.get("category"),
+        department=args.get("department"),
+        status=args.get("status"),
+        overdue=args.get("overdue"),
+        due_before=args.get("due_before"),
+        street=args.get("street"),
+        text=args.get("q"),
+        near=tuple(near) if near else None,
+        within_m=args["within_m"],
     )
-    if queue == "all":
-        if user.role not in ("admin", "supervisor"):
-            raise Forbidden("the 'all' queue is for supervisors")
-        return query
-    if queue == "mine":
-        mine = HumanTaskRow.assignee_id == user.id
-        if user.role == "reporter":
-            mine = or_(
-                mine, (HumanTaskRow.lane == "reporter") & (Case.reporter_id == user.id)
-            )
-        return query.where(mine)
-
-    query = query.where(HumanTaskRow.assignee_id.is_(None))
-    if user.role == "admin":
-        return query
-    lanes = [lane for lane, role in LANE_ROLES.items() if role == user.role]
-    query = query.where(HumanTaskRow.lane.in_(lanes))
-    if user.role == "handler":
-        query = query.where(HumanTaskRow.department_code == user.department_code)
-    if user.role == "reporter":
-        query = query.where(Case.reporter_id == user.id)
-    return query
 
 
 @blp.route("/tasks")
 class Tasks(MethodView):
     @blp.arguments(TaskQuerySchema, location="query")
     @blp.response(200, TaskListSchema)
-    def get(self, query):
-        """A queue, soonest due first: mine, available (claimable by me) or all
+    def get(self, args):
+        """A queue: mine, available (claimable by me), department or all
 
-        Pages follow `next`: a cursor after the last item, so tasks that open or
-        close meanwhile never make a page skip or repeat an item.
+        Filters narrow it; `sort` is due (soonest first), priority (most escalated
+        first) or age (oldest first). Pages follow `next`, a cursor after the last
+        item, so tasks that open or close meanwhile never make a page skip or
+        repeat an item.
         """
-        tasks = queue_query(current_user(), query["queue"])
-        if query.get("after"):
-            tasks = tasks.where(after_cursor(query["after"]))
-        limit = query["limit"]
-        items = (
-            db_session()
-            .scalars(
-                tasks.order_by(
-                    HumanTaskRow.due_at.asc().nulls_last(), HumanTaskRow.id
-                ).limit(limit + 1)
-            )
-            .all()
+        return queues.page(db_session(), current_user(), queue_request(args))
+
+
+@blp.route("/tasks/counts")
+class Counts(MethodView):
+    @blp.response(200, QueueCountsSchema)
+    def get(self):
+        """How many open tasks each of my queues holds, and how many are overdue"""
+        return queues.counts(db_session(), current_user())
+
+
+@blp.route("/tasks/<int:task_id>")
+class OneTask(MethodView):
+    @blp.response(200, TaskDetailSchema)
+    def get(self, task_id):
+        """A task with its form, its draft and, for triage, the suggested route"""
+        user = current_user()
+        task = db_session().get(HumanTaskRow, task_id)
+        if task is None or not (
+            can_see_case(user, task.case) or can_work_task(user, task)
+        ):
+            raise NotFound(f"no task {task_id}", task_id=task_id)
+        return describe(task)
+
+
+def describe(task: HumanTaskRow) -> dict:
+    suggestion = None
+    if task.name in ("triage", "arbitrate"):
+        suggested = catalogue.suggest(
+            db_session(), task.case.category_code, task.case.street
         )
-        more = len(items) > limit
-        items = items[:limit]
-        return {"items": items, "next": cursor_of(items[-1]) if more else None}
-
-
-def cursor_of(task: HumanTaskRow) -> str:
-    due = task.due_at.isoformat() if task.due_at else "-"
-    return base64.urlsafe_b64encode(f"{due}|{task.id}".encode()).decode()
-
-
-def after_cursor(cursor: str):
-    """The condition for tasks that sort after the one the cursor names."""
-    try:
-        due_text, task_id = base64.urlsafe_b64decode(cursor).decode().split("|")
-        task_id = int(task_id)
-        due = None if due_text == "-" else datetime.fromisoformat(due_text)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise Invalid(
-            "not a cursor this service gave",
-            errors={"after": ["use the 'next' of the previous page"]},
-        ) from error
-    if due is None:
-        return and_(HumanTaskRow.due_at.is_(None), HumanTaskRow.id > task_id)
-    return or_(
-        HumanTaskRow.due_at > due,
-        and_(HumanTaskRow.due_at == due, HumanTaskRow.id > task_id),
-        HumanTaskRow.due_at.is_(None),
-    )
+        suggestion = vars(suggested)
+    return {
+        "task": task,
+        "form": form_of(task.name).describe(),
+        "choices": {"partners": list(PARTNERS)},
+        "draft": task.draft,
+        "suggestion": suggestion,
+        "can_work": can_work_task(current_user(), task) and task.closed_at is None,
+    }
 
 
 @blp.route("/tasks/<int:task_id>/claim")
@@ -126,6 +120,40 @@ class Release(MethodView):
         return extension("casework").release(db_session(), current_user(), task_id)
 
 
+@blp.route("/tasks/<int:task_id>/assign")
+class Assign(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, TaskSchema)
+    def post(self, body, task_id):
+        """Reassign a task to someone who may work it (supervisors, triage)"""
+        return extension("casework").assign(
+            db_session(), current_user(), task_id, body["user"], delegate=False
+        )
+
+
+@blp.route("/tasks/<int:task_id>/delegate")
+class Delegate(MethodView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, TaskSchema)
+    def post(self, body, task_id):
+        """Hand the task I hold to a colleague who may work it"""
+        return extension("casework").assign(
+            db_session(), current_user(), task_id, body["user"], delegate=True
+        )
+
+
+@blp.route("/tasks/<int:task_id>/draft")
+class Draft(MethodView):
+    @blp.arguments(DraftSchema)
+    @blp.response(200, TaskDetailSchema)
+    def put(self, body, task_id):
+        """Keep what is filled in so far, without completing the task"""
+        task = extension("casework").save_draft(
+            db_session(), current_user(), task_id, body
+        )
+        return describe(task)
+
+
 @blp.route("/tasks/<int:task_id>/complete")
 class Complete(MethodView):
     @blp.doc(
@@ -134,7 +162,16 @@ class Complete(MethodView):
                 "application/json": {"schema": CompletionSchema},
                 "multipart/form-data": {"schema": CompletionSchema},
             }
-        }
+        },
+        parameters=[
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "a retry with the same key is answered once",
+            }
+        ],
     )
     @blp.response(200, CaseSchema)
     def post(self, task_id):
@@ -152,8 +189,62 @@ class Complete(MethodView):
         if errors:
             raise Invalid("the completion does not fit: see errors", errors=errors)
         data = CompletionSchema().load(raw)
-        decision = data.pop("decision")
-        completion = Completion(decision=decision, fields=data, photos=photos)
-        return extension("casework").complete(
-            db_session(), current_user(), task_id, completion
+        completion = Completion(
+            decision=data.pop("decision"), fields=data, photos=photos
         )
+        key = request.headers.get("Idempotency-Key") or None
+        return extension("casework").complete(
+            db_session(), current_user(), task_id, completion, idempotency_key=key
+        )
+
+
+@blp.route("/filters")
+class Filters(MethodView):
+    @blp.response(200, SavedFilterSchema(many=True))
+    def get(self):
+        """My saved queue filters"""
+        return (
+            db_session()
+            .scalars(
+                select(SavedFilter)
+                .where(SavedFilter.user_id == current_user().id)
+                .order_by(SavedFilter.name)
+            )
+            .all()
+        )
+
+    @blp.arguments(SavedFilterSchema)
+    @blp.response(201, SavedFilterSchema)
+    def post(self, body):
+        """Save a queue filter under a name (the same name replaces it)"""
+        errors = TaskQuerySchema().validate(body["params"])
+        if errors:
+            raise Invalid("the filter does not fit", errors={"params": errors})
+        session, user = db_session(), current_user()
+        saved = session.scalar(
+            select(SavedFilter).where(
+                SavedFilter.user_id == user.id, SavedFilter.name == body["name"]
+            )
+        )
+        if saved is None:
+            saved = SavedFilter(
+                user_id=user.id,
+                name=body["name"],
+                params=body["params"],
+                created_at=clock.now(),
+            )
+            session.add(saved)
+        saved.params = body["params"]
+        session.flush()
+        return saved
+
+
+@blp.route("/filters/<int:filter_id>")
+class OneFilter(MethodView):
+    @blp.response(204)
+    def delete(self, filter_id):
+        """Forget a saved filter"""
+        saved = db_session().get(SavedFilter, filter_id)
+        if saved is None or saved.user_id != current_user().id:
+            raise NotFound(f"no saved filter {filter_id}")
+        db_session().delete(saved)

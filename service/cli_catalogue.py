@@ -1,0 +1,64 @@
+"""`suishoupai catalogue`: show the dispatch catalogue or publish a new version."""
+
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+from service import catalogue
+from workflows.errors import SuishoupaiError
+
+
+@click.group("catalogue")
+def catalogue_group():
+    """The dispatch catalogue (派单目录)."""
+
+
+@catalogue_group.command("show")
+def show():
+    """Print the catalogue in force as YAML, ready to edit and publish again."""
+    from service.cli import open_app
+
+    app = open_app()
+    with app.extensions["suishoupai.db"].transaction() as session:
+        version = catalogue.current(session)
+        if version is None:
+            raise click.ClickException("no catalogue has been published")
+        entries = [
+            {
+                "category": e.category_code,
+                "department": e.department_code,
+                **({"street": e.street} if e.street else {}),
+            }
+            for e in version.entries
+        ]
+    click.echo(f"# version {version.version}", err=True)
+    click.echo(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False))
+
+
+@catalogue_group.command("set")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--note", default=None, help="why it changed")
+@click.option("--author", default="cli", show_default=True)
+def set_entries(path, note, author):
+    """Publish the entries in PATH (YAML or JSON list) as the next version."""
+    from service.cli import open_app
+
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        raise click.ClickException(f"{path} is not YAML or JSON: {error}") from error
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise click.ClickException(
+            f"{path}: expected a list of {{category, street, department}}"
+        )
+    app = open_app()
+    try:
+        with app.extensions["suishoupai.db"].transaction() as session:
+            version = catalogue.publish(session, entries, author, note)
+            number = version.version
+    except SuishoupaiError as error:
+        problems = json.dumps(error.errors, ensure_ascii=False) if error.errors else ""
+        raise click.ClickException(f"{error.message} {problems}".strip()) from error
+    click.echo(f"catalogue version {number} published")

@@ -1,0 +1,219 @@
+"""Task queues as SQL over the open-task index: scopes, filters, sorts and cursors.
+
+A page continues after the last item it showed (a keyset cursor), so tasks that
+open or close meanwhile never make a page skip or repeat an item.
+"""
+
+import base64
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from models import Case, HumanTaskRow, User
+from service.ladder import distance_m
+from service.permissions import LANE_ROLES
+from workflows.clock import clock
+from workflows.errors import Forbidden, Invalid
+
+QUEUES = ("mine", "available", "department", "all")
+SORTS = ("due", "priority", "age")
+METRES_PER_DEGREE = 111_320
+
+
+@dataclass
+class QueueQuery:
+    queue: str = "available"
+    sort: str = "due"
+    limit: int = 50
+    after: str | None = None
+    category: str | None = None
+    department: str | None = None
+    status: str | None = None
+    overdue: bool | None = None
+    due_before: datetime | None = None
+    street: str | None = None
+    text: str | None = None
+    near: tuple[float, float] | None = None
+    within_m: float = 1000.0
+
+
+def scope(user: User, queue: str):
+    """Open tasks of one queue, before any filter."""
+    query = (
+        select(HumanTaskRow)
+        .join(Case, Case.id == HumanTaskRow.case_id)
+        .where(HumanTaskRow.closed_at.is_(None))
+    )
+    if queue == "all":
+        if user.role not in ("admin", "supervisor"):
+            raise Forbidden("the 'all' queue is for supervisors")
+        return query
+    if queue == "mine":
+        mine = HumanTaskRow.assignee_id == user.id
+        if user.role == "reporter":
+            mine = or_(
+                mine, (HumanTaskRow.lane == "reporter") & (Case.reporter_id == user.id)
+            )
+        return query.where(mine)
+    if queue == "department":
+        if not user.department_code:
+            raise Forbidden("the 'department' queue is for department liaisons")
+        return query.where(HumanTaskRow.department_code == user.department_code)
+
+    query = query.where(HumanTaskRow.assignee_id.is_(None))
+    if user.role == "admin":
+        return query
+    lanes = [lane for lane, role in LANE_ROLES.items() if role == user.role]
+    query = query.where(HumanTaskRow.lane.in_(lanes))
+    if user.role == "handler":
+        query = query.where(HumanTaskRow.department_code == user.department_code)
+    if user.role == "reporter":
+        query = query.where(Case.reporter_id == user.id)
+    return query
+
+
+def page(session: Session, user: User, wanted: QueueQuery) -> dict:
+    """One page of a queue and the cursor of the next, if there is more."""
+    query = _filtered(scope(user, wanted.queue), wanted)
+    if wanted.after:
+        query = query.where(_after(wanted.sort, _decode(wanted.after)))
+    items = session.scalars(
+        query.order_by(*_order(wanted.sort)).limit(wanted.limit + 1)
+    ).all()
+    more = len(items) > wanted.limit
+    items = items[: wanted.limit]
+    cursor = _encode(wanted.sort, items[-1]) if more else None
+    if wanted.near:
+        # The box in SQL is a square; keep only what lies within the circle.
+        items = [
+            t
+            for t in items
+            if t.case.lat is not None
+            and distance_m(t.case.lat, t.case.lng, *wanted.near) <= wanted.within_m
+        ]
+    return {"items": items, "next": cursor}
+
+
+def counts(session: Session, user: User) -> dict:
+    """How many open tasks each of my queues holds, and how many are overdue."""
+    result = {}
+    for queue in QUEUES:
+        try:
+            query = scope(user, queue)
+        except Forbidden:
+            continue
+        result[queue] = session.scalar(
+            select(func.count()).select_from(query.subquery())
+        )
+    available = scope(user, "available").where(HumanTaskRow.due_at < clock.now())
+    result["overdue"] = session.scalar(
+        select(func.count()).select_from(available.subquery())
+    )
+    return result
+
+
+def _filtered(query, wanted: QueueQuery):
+    if wanted.category:
+        query = query.where(Case.category_code == wanted.category)
+    if wanted.department:
+        query = query.where(Case.department_code == wanted.department)
+    if wanted.status:
+        query = query.where(Case.status == wanted.status)
+    if wanted.street:
+        query = query.where(Case.street == wanted.street)
+    if wanted.overdue is not None:
+        late = HumanTaskRow.due_at < clock.now()
+        query = query.where(
+            late if wanted.overdue else or_(~late, HumanTaskRow.due_at.is_(None))
+        )
+    if wanted.due_before:
+        query = query.where(HumanTaskRow.due_at < wanted.due_before)
+    if wanted.text:
+        pattern = f"%{wanted.text.strip()}%"
+        query = query.where(
+            or_(
+                Case.description.ilike(pattern),
+                Case.address.ilike(pattern),
+                Case.number.ilike(pattern),
+            )
+        )
+    if wanted.near:
+        lat, lng = wanted.near
+        dlat = wanted.within_m / METRES_PER_DEGREE
+        dlng = dlat / max(math.cos(math.radians(lat)), 0.01)
+        query = query.where(
+            Case.lat.between(lat - dlat, lat + dlat),
+            Case.lng.between(lng - dlng, lng + dlng),
+        )
+    return query
+
+
+def _order(sort: str):
+    if sort == "priority":
+        return (Case.escalation_level.desc(), Case.created_at, HumanTaskRow.id)
+    if sort == "age":
+        return (Case.created_at, HumanTaskRow.id)
+    return (HumanTaskRow.due_at.asc().nulls_last(), HumanTaskRow.id)
+
+
+def _encode(sort: str, task: HumanTaskRow) -> str:
+    if sort == "priority":
+        key = [task.case.escalation_level, task.case.created_at.isoformat(), task.id]
+    elif sort == "age":
+        key = [task.case.created_at.isoformat(), task.id]
+    else:
+        key = [task.due_at.isoformat() if task.due_at else None, task.id]
+    return base64.urlsafe_b64encode(json.dumps([sort, *key]).encode()).decode()
+
+
+def _decode(cursor: str) -> list:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _bad_cursor() from error
+
+
+def _after(sort: str, key: list):
+    """Tasks that sort after the one the cursor names, in the same order."""
+    if not key or key[0] != sort:
+        raise _bad_cursor()
+    try:
+        if sort == "priority":
+            level, created, task_id = key[1], datetime.fromisoformat(key[2]), key[3]
+            return or_(
+                Case.escalation_level < level,
+                and_(Case.escalation_level == level, Case.created_at > created),
+                and_(
+                    Case.escalation_level == level,
+                    Case.created_at == created,
+                    HumanTaskRow.id > task_id,
+                ),
+            )
+        if sort == "age":
+            created, task_id = datetime.fromisoformat(key[1]), key[2]
+            return or_(
+                Case.created_at > created,
+                and_(Case.created_at == created, HumanTaskRow.id > task_id),
+            )
+        due, task_id = key[1], key[2]
+    except (IndexError, TypeError, ValueError) as error:
+        raise _bad_cursor() from error
+    if due is None:
+        return and_(HumanTaskRow.due_at.is_(None), HumanTaskRow.id > task_id)
+    due = datetime.fromisoformat(due)
+    return or_(
+        HumanTaskRow.due_at > due,
+        and_(HumanTaskRow.due_at == due, HumanTaskRow.id > task_id),
+        HumanTaskRow.due_at.is_(None),
+    )
+
+
+def _bad_cursor() -> Invalid:
+    return Invalid(
+        "not a cursor this service gave",
+        errors={"after": ["use the 'next' of the previous page"]},
+    )
