@@ -232,7 +232,10 @@ class Migrations:
             }
             if migration.reverted_at is not None:
                 return {**result, "outcome": "skipped", "reason": "already reverted"}
-            if case.revision != migration.revision_after:
+            self.casework.lock(session, case)
+            # Locking bumped the revision once; any other bump means the case moved.
+            if case.revision != migration.revision_after + 1:
+                session.rollback()
                 return {
                     **result,
                     "outcome": "blocked",
@@ -240,7 +243,6 @@ class Migrations:
                     "migrate it back instead",
                 }
 
-            self.casework.lock(session, case)
             instance = CaseInstance.restore(
                 self.registry.definition(source), migration.previous_instance
             )

@@ -171,3 +171,26 @@ def test_the_cli_checks_and_deploys_files(service, tmp_path):
     assert refused.returncode == 1
     listed = service.as_("designer").get("/api/v1/definitions").json()
     assert any(v["deployed_by"] == "cli-test" for v in listed)
+
+
+def test_camunda_assignment_and_forms_are_kept_with_the_version(service):
+    camunda = CASE_LOOP.replace(
+        b"<bpmn:definitions ",
+        b'<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ',
+        1,
+    ).replace(
+        b'<bpmn:userTask id="handle" ',
+        b'<bpmn:userTask id="handle" camunda:candidateGroups="water, handler" '
+        b'camunda:dueDate="P2D" ',
+    )
+    designer = service.as_("designer")
+    version = upload(designer, [("case_loop.bpmn", camunda)]).json()["version"]
+
+    tasks = designer.get(f"/api/v1/definitions/case_loop/versions/{version}/tasks")
+
+    assert tasks.status_code == 200
+    handle = tasks.json()["handle"]
+    assert handle["lane"] == "department"
+    assert handle["candidate_groups"] == ["water", "handler"]
+    assert handle["due_date"] == "P2D"
+    assert tasks.json()["triage"]["candidate_groups"] == []

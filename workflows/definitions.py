@@ -104,6 +104,10 @@ class ProcessDefinition:
             for element_id, dct in self._state.get("assignments", {}).items()
         }
 
+    def task_assignments(self) -> dict[str, TaskAssignment]:
+        """Every user task's assignment, due date and form, by element id."""
+        return dict(self._assignments)
+
     def task_assignment(self, element_id: str) -> TaskAssignment:
         """Who may do the user task and by when, as drawn; empty when not set."""
         return self._assignments.get(element_id) or TaskAssignment()

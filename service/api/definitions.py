@@ -188,6 +188,20 @@ class OneVersion(MethodView):
         return body
 
 
+@blp.route("/definitions/<string:process_id>/versions/<int:number>/tasks")
+class VersionTasks(MethodView):
+    def get(self, process_id, number):
+        """Each user task's lane, assignee, candidates, due date and form fields"""
+        require_role("designer", "supervisor")
+        registry = extension("registry")
+        version = registry.version(db_session(), process_id, number)
+        assignments = registry.definition(version).task_assignments()
+        return {
+            element_id: assignment.as_dict()
+            for element_id, assignment in sorted(assignments.items())
+        }
+
+
 @blp.route("/definitions/<string:process_id>/versions/<int:number>/files/<name>")
 class VersionFile(MethodView):
     def get(self, process_id, number, name):
