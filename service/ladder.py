@@ -70,8 +70,17 @@ class Ladder:
         )
 
     def close_stage(self, case: Case, stage: str, now: datetime, why: str) -> None:
+        """Every rung raised on this stage closes: its cause went away."""
+        self._close(case, stage, (REMINDER, SUGGESTION, SUPERVISION), now, why)
+        if case.status in FINAL_STATUSES:
+            self._close_finished_groups(now)
+
+    def close_reminder(self, case: Case, stage: str, now: datetime, why: str) -> None:
+        self._close(case, stage, (REMINDER, SUGGESTION), now, why)
+
+    def _close(self, case, stage, levels, now, why) -> None:
         for escalation in self._open_escalations(case):
-            if escalation.stage != stage:
+            if escalation.stage != stage or escalation.level not in levels:
                 continue
             escalation.closed_at = now
             record(
@@ -82,21 +91,6 @@ class Ladder:
                 f"level {escalation.level} closed: {why}",
                 details={"level": escalation.level, "stage": stage},
             )
-        if case.status in FINAL_STATUSES:
-            self._close_finished_groups(now)
-
-    def close_reminder(self, case: Case, stage: str, now: datetime, why: str) -> None:
-        for escalation in self._open_escalations(case):
-            if escalation.stage == stage and escalation.level in (REMINDER, SUGGESTION):
-                escalation.closed_at = now
-                record(
-                    self.session,
-                    case,
-                    SYSTEM,
-                    "escalation_closed",
-                    f"level {escalation.level} closed: {why}",
-                    details={"level": escalation.level, "stage": stage},
-                )
 
     def level_of(self, case: Case) -> int:
         return max((e.level for e in self._open_escalations(case)), default=0)
