@@ -194,3 +194,16 @@ def test_camunda_assignment_and_forms_are_kept_with_the_version(service):
     assert handle["candidate_groups"] == ["water", "handler"]
     assert handle["due_date"] == "P2D"
     assert tasks.json()["triage"]["candidate_groups"] == []
+
+
+def test_the_case_diagram_marks_a_late_task_as_escalated(own_service):
+    number = own_service.as_("deputy").report().json()["number"]
+    supervisor = own_service.as_("supervisor")
+    assert supervisor.get(f"/api/v1/cases/{number}/diagram").json()["escalated"] == []
+
+    own_service.advance_clock(30 * 24 * 3600)
+
+    diagram = supervisor.get(f"/api/v1/cases/{number}/diagram").json()
+    assert supervisor.case(number)["escalation_level"] > 0
+    assert diagram["escalated"] == ["triage"]
+    assert "triage" in diagram["current"]
