@@ -11,6 +11,7 @@ from service.app import create_app
 from service.auth import add_user
 from service.cli_bpmn import bpmn
 from service.cli_catalogue import catalogue_group
+from service.cli_simulate import simulate
 from service.reference import seed_reference_data
 from service.server import ServiceServer
 from workflows.errors import SuishoupaiError
@@ -128,6 +129,7 @@ def user_add(name, role, department):
 
 main.add_command(bpmn)
 main.add_command(catalogue_group)
+main.add_command(simulate)
 
 if __name__ == "__main__":
     sys.exit(main())
