@@ -34,11 +34,13 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
         catalogue,
         definitions,
         escalations,
+        exports,
         extensions,
         health,
         photos,
         reference,
         reports,
+        stats,
         tasks,
         testing,
     )
@@ -53,6 +55,8 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
         escalations,
         extensions,
         definitions,
+        stats,
+        exports,
         catalogue,
     ]
     if settings.test_clock:
