@@ -44,8 +44,10 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
         tasks,
         testing,
     )
+    from service.pages import supervision
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(supervision.blp)
     modules = [
         reference,
         reports,
