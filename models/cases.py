@@ -49,6 +49,7 @@ class Case(Base):
     return_count: Mapped[int] = mapped_column(default=0, server_default="0")
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
     partner: Mapped[str | None] = mapped_column(String(40))
+    partner_status: Mapped[str | None] = mapped_column(String(20))
     catalogue_version: Mapped[int | None]
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     instance: Mapped[str] = mapped_column(Text)

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
-ROLES = ("reporter", "triage", "handler", "supervisor", "designer", "admin")
+ROLES = ("reporter", "triage", "handler", "supervisor", "designer", "admin", "partner")
 
 
 class User(Base):
@@ -18,3 +18,5 @@ class User(Base):
         ForeignKey("departments.code"), default=None
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # For a partner platform's account: which platform it speaks for.
+    partner_code: Mapped[str | None] = mapped_column(String(40))

@@ -14,6 +14,7 @@ from service.errors import register_error_handlers
 from service.extensions import Extensions
 from service.logs import configure_logging
 from service.notify import Outbox, make_sender
+from service.partners import PartnerUpdates
 from service.photos import PhotoStore
 from service.settings import Settings
 from service.sweeps import Sweeps
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["suishoupai.casework"] = casework
     app.extensions["suishoupai.sweeps"] = Sweeps(casework, db)
     app.extensions["suishoupai.extension_requests"] = Extensions(casework)
+    app.extensions["suishoupai.partner_updates"] = PartnerUpdates(casework)
     app.extensions["suishoupai.outbox"] = Outbox(
         db, make_sender(settings), settings.notify_max_attempts
     )

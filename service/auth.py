@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import Department, User
 from models.people import ROLES
+from service.partners import PARTNERS
 from workflows.errors import Forbidden, Invalid, Unauthorized
 
 
@@ -17,10 +18,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(session: Session, name: str, role: str, department: str | None) -> str:
+def add_user(
+    session: Session,
+    name: str,
+    role: str,
+    department: str | None,
+    partner: str | None = None,
+) -> str:
     """Create a user and return the API token, which is shown only this once."""
     if role not in ROLES:
         raise Invalid(f"unknown role {role!r}", errors={"role": [f"one of {ROLES}"]})
+    if (role == "partner") != bool(partner) or (partner and partner not in PARTNERS):
+        raise Invalid(
+            "a partner account names its platform, and only it does",
+            errors={"partner": [f"one of {', '.join(PARTNERS)}, for the partner role"]},
+        )
     if role == "handler" and not department:
         raise Invalid(
             "a handler belongs to a department",
@@ -31,6 +43,11 @@ def add_user(session: Session, name: str, role: str, department: str | None) -> 
             f"unknown department {department!r}",
             errors={"department": [f"unknown department {department!r}"]},
         )
+    if not name.strip() or len(name) > 80:
+        raise Invalid(
+            "a user needs a name of 1 to 80 characters",
+            errors={"name": ["1 to 80 characters"]},
+        )
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise Invalid(f"user {name!r} exists already", errors={"name": ["taken"]})
 
@@ -40,6 +57,7 @@ def add_user(session: Session, name: str, role: str, department: str | None) -> 
             name=name,
             role=role,
             department_code=department,
+            partner_code=partner,
             token_hash=hash_token(token),
         )
     )

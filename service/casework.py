@@ -28,6 +28,7 @@ from service.deadlines import Deadlines
 from service.definitions import DefinitionRegistry
 from service.forms import form_of
 from service.ladder import Ladder
+from service.partners import PARTNERS, send_transfer
 from service.permissions import can_see_case, can_work_task
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
 from service.settings import Settings
@@ -38,10 +39,6 @@ from workflows.runtime import CaseInstance
 
 log = logging.getLogger(__name__)
 
-PARTNERS = {
-    "hotline-12345": "12345 hotline 12345热线",
-    "bike-platform": "shared-bike platform",
-}
 # The end events of the case diagram that finish a case, and the status each gives.
 OUTCOMES = {
     "closed": "closed",
@@ -435,6 +432,7 @@ class Casework:
                 errors={"partner": [f"one of {', '.join(PARTNERS)}"]},
             )
         case.partner = partner
+        send_transfer(session, case, partner)
         return {"partner": partner}, f"transferred to {PARTNERS[partner]}"
 
     def _with_reason(self, session, case, completion):

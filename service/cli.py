@@ -3,9 +3,11 @@
 import sys
 
 import click
+import yaml
 from flask import Flask
 
 from models import schema
+from models.people import ROLES
 from service import catalogue
 from service.app import create_app
 from service.auth import add_user
@@ -106,25 +108,56 @@ def user():
 
 @user.command("add")
 @click.argument("name")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(
-        ["reporter", "triage", "handler", "supervisor", "designer", "admin"]
-    ),
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--department", default=None, help="department code, for handlers")
-def user_add(name, role, department):
+@click.option("--partner", default=None, help="platform code, for partner accounts")
+def user_add(name, role, department, partner):
     """Create a user; the last line printed is the user's API token."""
     app = _app()
     prepare_database(app)
     try:
         with app.extensions["suishoupai.db"].transaction() as session:
-            token = add_user(session, name, role, department)
+            token = add_user(session, name, role, department, partner)
     except SuishoupaiError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"user {name} ({role}) created; API token:", err=True)
     click.echo(token)
+
+
+@user.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def user_import(path):
+    """Create the users listed in a YAML file, all or none; prints 'name token' lines.
+
+    Each entry: {name, role, department (handlers), partner (partner accounts)}.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            entries = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise click.ClickException(f"{path} is not YAML: {error}") from error
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise click.ClickException(f"{path}: expected a list of users")
+    app = open_app()
+    try:
+        with app.extensions["suishoupai.db"].transaction() as session:
+            tokens = [
+                (
+                    e.get("name"),
+                    add_user(
+                        session,
+                        str(e.get("name") or ""),
+                        e.get("role") or "",
+                        e.get("department"),
+                        e.get("partner"),
+                    ),
+                )
+                for e in entries
+            ]
+    except SuishoupaiError as error:
+        raise click.ClickException(error.message) from error
+    for name, token in tokens:
+        click.echo(f"{name} {token}")
 
 
 main.add_command(bpmn)

@@ -75,10 +75,31 @@ class WebhookSender:
             raise DeliveryFailed(f"the receiver answered {response.status_code}")
 
 
+class RoutingSender:
+    """Partners' notifications to each partner's own URL; the rest to the default."""
+
+    def __init__(self, default, partners: dict):
+        self.default = default
+        self.partners = partners
+
+    def send(self, notification: Notification) -> None:
+        kind, _, code = notification.recipient.partition(":")
+        if kind == "partner" and code in self.partners:
+            self.partners[code].send(notification)
+        else:
+            self.default.send(notification)
+
+
 def make_sender(settings: Settings):
-    if settings.notify_sender == "webhook":
-        return WebhookSender(settings.notify_webhook_url)
-    return LogSender()
+    default = (
+        WebhookSender(settings.notify_webhook_url)
+        if settings.notify_sender == "webhook"
+        else LogSender()
+    )
+    partners = {
+        code: WebhookSender(url) for code, url in settings.partner_url_map.items()
+    }
+    return RoutingSender(default, partners) if partners else default
 
 
 class Outbox:

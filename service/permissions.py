@@ -21,6 +21,8 @@ def can_see_case(user: User, case: Case) -> bool:
         return case.department_code is not None and (
             case.department_code == user.department_code
         )
+    if user.role == "partner":
+        return case.partner is not None and case.partner == user.partner_code
     return False
 
 

@@ -108,6 +108,7 @@ class CaseSummarySchema(Schema):
     escalation_level = fields.Integer()
     duplicate_of = fields.String(allow_none=True)
     partner = fields.String(allow_none=True)
+    partner_status = fields.String(allow_none=True)
     street = fields.String(allow_none=True)
     return_count = fields.Integer()
 

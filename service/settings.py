@@ -1,7 +1,7 @@
 """Every setting of the service, read once from SUISHOUPAI_* variables."""
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
 
@@ -43,6 +43,20 @@ def _sender(raw: str) -> str:
     return raw
 
 
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("expected at least 32 characters of random text")
+    return raw
+
+
+def _partner_urls(raw: str) -> str:
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        code, _, url = pair.partition("=")
+        if not code.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ValueError("expected code=http://...,code=https://...")
+    return raw
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -79,6 +93,9 @@ class Settings:
     notify_sender: str = "log"
     notify_webhook_url: str = ""
     notify_max_attempts: int = 8
+    partner_urls: str = ""
+    # Signs the pages' session cookies; empty: generated once, kept in the instance.
+    secret_key: str = field(default="", repr=False)
 
     def __post_init__(self):
         instance = Path(self.instance_dir)
@@ -94,6 +111,11 @@ class Settings:
             raise SettingsError(
                 "SUISHOUPAI_NOTIFY_SENDER=webhook needs SUISHOUPAI_NOTIFY_WEBHOOK_URL"
             )
+
+    @property
+    def partner_url_map(self) -> dict[str, str]:
+        pairs = (p.partition("=") for p in self.partner_urls.split(",") if "=" in p)
+        return {code.strip(): url.strip() for code, _, url in pairs}
 
     @classmethod
     def from_environment(cls, environ=None, **overrides) -> "Settings":
@@ -124,6 +146,8 @@ class Settings:
             "notify_sender": _sender,
             "notify_webhook_url": str,
             "notify_max_attempts": _positive_int,
+            "partner_urls": _partner_urls,
+            "secret_key": _secret,
         }
         values = {}
         for setting in fields(cls):
@@ -133,8 +157,10 @@ class Settings:
             try:
                 values[setting.name] = parse[setting.name](environ[variable])
             except ValueError as error:
+                # A secret is named, never echoed into a log.
+                shown = "(hidden)" if setting.repr is False else repr(environ[variable])
                 raise SettingsError(
-                    f"{variable}={environ[variable]!r} is not usable: {error}"
+                    f"{variable}={shown} is not usable: {error}"
                 ) from error
         values.update(overrides)
         return cls(**values)

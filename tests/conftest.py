@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+import yaml
 from sqlalchemy.engine import make_url
 
 from service.database import driver_url
@@ -36,6 +37,8 @@ USERS = {
     "supervisor": ("supervisor", None),
     "designer": ("designer", None),
     "admin": ("admin", None),
+    # A partner account: the second field is its platform.
+    "bike-operator": ("partner", "bike-platform"),
 }
 
 
@@ -178,12 +181,31 @@ class Service:
     def add_user(self, name, role, department=None) -> str:
         args = ["user", "add", name, "--role", role]
         if department:
-            args += ["--department", department]
+            option = "--partner" if role == "partner" else "--department"
+            args += [option, department]
         result = self.cli(*args)
         assert result.returncode == 0, result.stderr
         token = result.stdout.strip().splitlines()[-1]
         self.tokens[name] = token
         return token
+
+    def import_users(self, users: dict) -> None:
+        """Create users in one `suishoupai user import`, as an admin would."""
+        entries = [
+            {
+                "name": name,
+                "role": role,
+                ("partner" if role == "partner" else "department"): unit,
+            }
+            for name, (role, unit) in users.items()
+        ]
+        listing = self.instance_dir / "users.yaml"
+        listing.write_text(yaml.safe_dump(entries))
+        result = self.cli("user", "import", str(listing))
+        assert result.returncode == 0, result.stderr
+        for line in result.stdout.strip().splitlines():
+            name, token = line.rsplit(" ", 1)
+            self.tokens[name] = token
 
     def start(self) -> None:
         # The child writes to the file; our handle is closed as soon as it started.
@@ -255,8 +277,7 @@ def running_service(folder: Path, backend: str, **options):
         instance_dir=folder, database_url=scratch.url if scratch else None, **options
     )
     try:
-        for name, (role, department) in USERS.items():
-            service.add_user(name, role, department)
+        service.import_users(USERS)
         service.start()
         yield service
     finally:

@@ -119,6 +119,37 @@ def test_racing_operations_are_applied_once_each(two_services):
     _assert_every_case_is_whole(first, numbers)
 
 
+def test_racing_partner_callbacks_are_all_kept(two_services):
+    first, second = two_services
+    numbers = [
+        first.as_("deputy").report(category="shared-bikes").json()["number"]
+        for _ in range(10)
+    ]
+    office = first.as_("office")
+    for number in numbers:
+        task = office.task_of(number, "triage")
+        office.complete(task["id"], decision="transfer", partner="bike-platform")
+
+    # Every case gets four progress reports at once, through both processes.
+    updates = _race(
+        [
+            lambda n=n, s=s, i=i: s.as_("bike-operator").post(
+                f"/api/v1/partners/cases/{n}/updates",
+                json={"status": "in_progress", "note": f"report {i}"},
+            )
+            for n in numbers
+            for s in (first, second)
+            for i in range(2)
+        ]
+    )
+
+    assert {u.status_code for u in updates} == {200}
+    for number in numbers:
+        timeline = first.as_("supervisor").case(number)["timeline"]
+        notes = sorted(e["note"] for e in timeline if e["action"] == "partner_update")
+        assert notes == ["report 0", "report 0", "report 1", "report 1"]
+
+
 def _assert_every_case_is_whole(service, numbers):
     supervisor = service.as_("supervisor")
     escalations = supervisor.get("/api/v1/escalations").json()

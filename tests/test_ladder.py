@@ -1,55 +1,18 @@
 """The escalation ladder over HTTP: pauses, extensions, common problems, supervision,
 and notifications delivered to a real webhook receiver on loopback."""
 
-import json
-import threading
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import BACKENDS, free_port, running_service
+from tests.conftest import BACKENDS, running_service
+from tests.fakes import Receiver
 
 HOUR = 3600
 # Shared bikes are urgent: plain hours, triage 2, handling 4, so the real time of
 # day a test runs at does not matter.
 URGENT = "shared-bikes"
 TIANHE = (23.1291, 113.3612)
-
-
-class Receiver:
-    """A webhook receiver that fails its first `failures` requests with a 500."""
-
-    def __init__(self, failures=0):
-        self.failures = failures
-        self.received = []
-        self.port = free_port()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    self.send_response(500)
-                else:
-                    receiver.received.append(body)
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/notify"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(params=BACKENDS)

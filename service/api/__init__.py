@@ -37,6 +37,7 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
         exports,
         extensions,
         health,
+        partners,
         photos,
         reference,
         reports,
@@ -60,6 +61,7 @@ def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:
         stats,
         exports,
         catalogue,
+        partners,
     ]
     if settings.test_clock:
         modules.append(testing)

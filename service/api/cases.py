@@ -28,6 +28,8 @@ def visible_cases(user):
         query = query.where(Case.reporter_id == user.id)
     elif user.role == "handler":
         query = query.where(Case.department_code == user.department_code)
+    elif user.role == "partner":
+        query = query.where(Case.partner == user.partner_code)
     elif user.role == "designer":
         query = query.where(False)
     return query

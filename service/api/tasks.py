@@ -10,8 +10,9 @@ from service import catalogue, queues
 from service.api import db_session, extension
 from service.api.uploads import is_multipart, uploaded_photos
 from service.auth import current_user
-from service.casework import PARTNERS, Completion
+from service.casework import Completion
 from service.forms import form_of
+from service.partners import PARTNERS
 from service.permissions import can_see_case, can_work_task
 from service.schemas import (
     AssignSchema,

@@ -1,0 +1,73 @@
+"""The `suishoupai` command as an administrator uses it."""
+
+import pytest
+import requests
+
+from tests.conftest import Service
+
+
+@pytest.fixture
+def cli(tmp_path):
+    return Service(instance_dir=tmp_path)
+
+
+def test_user_add_prints_the_token_last(cli):
+    token = cli.add_user("chen", "handler", "water")
+
+    result = cli.cli("user", "add", "li", "--role", "reporter")
+
+    assert len(token) >= 32
+    assert result.returncode == 0
+    assert result.stdout.strip().splitlines()[-1] != token
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "handler"], "department"),
+        (["--role", "handler", "--department", "nowhere"], "nowhere"),
+        (["--role", "partner"], "partner"),
+        (["--role", "wizard"], "wizard"),
+    ],
+)
+def test_user_add_refuses_what_does_not_fit(cli, args, message):
+    result = cli.cli("user", "add", "someone", *args)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_user_import_creates_all_or_none(cli, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "- {name: wang, role: triage}\n"
+        "- {name: liu, role: handler, department: water}\n"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- {name: zhao, role: triage}\n- {name: wang, role: triage}\n")
+
+    created = cli.cli("user", "import", str(good))
+    refused = cli.cli("user", "import", str(bad))
+    again = cli.cli("user", "add", "zhao", "--role", "triage")
+
+    assert created.returncode == 0, created.stderr
+    assert [line.split()[0] for line in created.stdout.splitlines()] == ["wang", "liu"]
+    assert refused.returncode != 0 and "wang" in refused.stderr
+    assert again.returncode == 0, "zhao was not created by the refused import"
+
+
+def test_imported_token_opens_the_api(cli, tmp_path):
+    listing = tmp_path / "users.yaml"
+    listing.write_text("- {name: wang, role: triage}\n")
+    token = cli.cli("user", "import", str(listing)).stdout.split()[1]
+    cli.start()
+    try:
+        answer = requests.get(
+            f"{cli.base_url}/api/v1/tasks",
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200
+    finally:
+        cli.stop()
