@@ -8,6 +8,8 @@ Five shared-bike cases (limits in plain hours: triage 2, handling 4, confirmatio
 - C: returned (退单), dispatched again, then left in handling: late and open.
 - D: never triaged: late and open, no department.
 - E: handled at once, confirmed after 25 hours: on time, not fixed within 24 hours.
+
+A, B and C are on one street, D and E on another.
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +25,13 @@ PLACES = {
     "C": (22.5432, 114.0585),
     "D": (22.5427, 114.0576),
     "E": (22.5439, 114.0573),
+}
+STREETS = {
+    "A": "福田街道",
+    "B": "福田街道",
+    "C": "福田街道",
+    "D": "南园街道",
+    "E": "南园街道",
 }
 
 
@@ -88,6 +97,7 @@ def build(service) -> Scenario:
                 lat=lat,
                 lng=lng,
                 address=f"Corner {letter}",
+                street=STREETS[letter],
             ),
             201,
         )

@@ -81,8 +81,15 @@ def test_figures_by_category_and_by_street(service, scenario):
     assert [g["key"] for g in by_category] == ["shared-bikes"]
     assert by_category[0]["received"] == 5
 
-    by_street = _stats(service, scenario, by="street")["groups"]
-    assert sum(g["received"] for g in by_street) == 5
+    streets = {g["key"]: g for g in _stats(service, scenario, by="street")["groups"]}
+    assert set(streets) == {"福田街道", "南园街道"}
+    futian, nanyuan = streets["福田街道"], streets["南园街道"]
+    assert (futian["received"], futian["closed"], futian["due"]) == (3, 2, 3)
+    assert futian["on_time_rate"] == pytest.approx(1 / 3)
+    assert futian["label"] == "福田街道"
+    assert (nanyuan["received"], nanyuan["closed"], nanyuan["on_time"]) == (2, 1, 1)
+    assert nanyuan["on_time_rate"] == pytest.approx(1 / 2)
+    assert (futian["rework_rate"], nanyuan["rework_rate"]) == (pytest.approx(1 / 3), 0)
 
 
 def test_a_period_before_the_cases_counts_nothing(service, scenario):
