@@ -231,6 +231,16 @@ def test_a_diagram_failing_on_missing_data_is_an_engine_error_not_a_crash():
         CaseInstance.start(definition, {})
 
 
+@pytest.mark.parametrize("limit", ["garbage", 5, None])
+def test_a_timer_reading_bad_case_data_is_an_engine_error_not_a_crash(limit):
+    definition = ProcessDefinition.parse(
+        {"t.bpmn": user_task_with_timer("limit")}, rules=RULES
+    )
+
+    with pytest.raises(EngineError, match="the diagram failed"):
+        CaseInstance.start(definition, {"limit": limit})
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "due_in"),
     [

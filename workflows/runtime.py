@@ -17,7 +17,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.definitions import ProcessDefinition
-from workflows.errors import Conflict, EngineError, NotFound
+from workflows.errors import Conflict, EngineError, NotFound, SuishoupaiError
 from workflows.scripting import RestrictedScriptEngine
 from workflows.serialization import instance_serializer
 
@@ -152,13 +152,17 @@ class CaseInstance:
         try:
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps(will_complete_task=steps.spend)
+        except SuishoupaiError:
+            raise
         except SpiffWorkflowException as error:
             raise EngineError(f"the diagram failed: {error}") from error
         except RecursionError as error:
             raise EngineError("the diagram nests calls too deeply to run") from error
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            # The engine lets some faults of a diagram out raw (a timer giving a
-            # timedelta, a loop over missing data): they are the diagram's, not ours.
+        except Exception as error:
+            # The engine lets some faults of a diagram out raw (a bare Exception for
+            # an invalid duration, AttributeError for a timer giving a timedelta):
+            # the case cannot advance, which is a conflict to report, not a crash.
+            log.exception("the engine failed outside its own errors")
             raise EngineError(f"the diagram failed: {error!r}") from error
         # Events nothing in the diagram caught (signals sent on, say) are dropped.
         self.workflow.get_events()
