@@ -207,3 +207,36 @@ def test_the_case_diagram_marks_a_late_task_as_escalated(own_service):
     assert supervisor.case(number)["escalation_level"] > 0
     assert diagram["escalated"] == ["triage"]
     assert "triage" in diagram["current"]
+
+
+def test_malformed_definition_requests_answer_json_errors_never_500(service):
+    designer = service.as_("designer")
+    calls = [
+        designer.post("/api/v1/definitions", json={"files": "x"}),
+        designer.post("/api/v1/definitions", data={"files": "not a file"}),
+        upload(designer, [("../../etc/passwd.bpmn", b"<x/>")]),
+        upload(designer, [("a.bpmn", b"")]),
+        upload(designer, [("a.bpmn", CASE_LOOP), ("a.bpmn", CASE_LOOP)]),
+        upload(designer, [("a.bpmn", CASE_LOOP)], process_id="nope"),
+        designer.get("/api/v1/definitions/case_loop/diff", params={"from": "x"}),
+        designer.get("/api/v1/definitions/case_loop/diff"),
+        designer.get("/api/v1/definitions/case_loop/versions/1/files/..%2Fx"),
+        designer.get("/api/v1/definitions/nothing/versions/1/tasks"),
+        designer.post(
+            "/api/v1/definitions/case_loop/migrations", json={"to_version": "x"}
+        ),
+        designer.post(
+            "/api/v1/definitions/case_loop/migrations",
+            data="{",
+            headers={"Content-Type": "application/json"},
+        ),
+        designer.post(
+            "/api/v1/definitions/case_loop/migrations", json={"to_version": 999}
+        ),
+        designer.get("/api/v1/cases/SSP-nope/diagram"),
+    ]
+
+    for response in calls:
+        assert response.status_code in (400, 404, 405, 415, 422), response.text
+        body = response.json()
+        assert body["code"] == response.status_code and body["message"]
