@@ -5,7 +5,6 @@ and its notification in the same transaction, and closed when its cause goes awa
 """
 
 import logging
-import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -13,24 +12,13 @@ from sqlalchemy.orm import Session
 
 from models import Case, CommonProblem, Escalation, Notification, StageDeadline
 from models.cases import FINAL_STATUSES
+from service.ladder_rules import distance_m
 from service.policy import GroupingRule
 from service.timeline import SYSTEM, record
 
 log = logging.getLogger(__name__)
 
 REMINDER, SUGGESTION, SUPERVISION = 1, 2, 3
-EARTH_RADIUS_M = 6_371_000
-
-
-def distance_m(a_lat, a_lng, b_lat, b_lng) -> float:
-    """Great-circle distance in metres (haversine)."""
-    phi1, phi2 = math.radians(a_lat), math.radians(b_lat)
-    dphi, dlmb = phi2 - phi1, math.radians(b_lng - a_lng)
-    h = (
-        math.sin(dphi / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 class Ladder:

@@ -86,19 +86,30 @@ class Policy:
         """A policy file; what it leaves out is taken from `base`."""
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as error:
-            raise Invalid(f"{path} is not valid YAML: {error}") from error
-        base = base or cls()
+        except (OSError, yaml.YAMLError) as error:
+            raise Invalid(f"{path} cannot be read as YAML: {error}") from error
+        try:
+            return cls._from_mapping(data, base or cls())
+        except (AttributeError, TypeError, ValueError) as error:
+            raise Invalid(f"{path} is not a policy: {error}") from error
+
+    @classmethod
+    def _from_mapping(cls, data: dict, base: "Policy") -> "Policy":
         limits = {code: dict(stages) for code, stages in base.limits.items()}
         for code, stages in (data.get("categories") or {}).items():
             limits.setdefault(code, {})
             for stage, text in (stages or {}).items():
                 if stage not in STAGES:
                     raise Invalid(
-                        f"{path}: unknown stage {stage!r} for {code}",
+                        f"unknown stage {stage!r} for {code}",
                         errors={"stage": [f"one of {', '.join(STAGES)}"]},
                     )
                 limits[code][stage] = StageLimit.parse(text)
+            missing = [stage for stage in STAGES if stage not in limits[code]]
+            if missing:
+                raise Invalid(
+                    f"category {code!r} has no limit for {', '.join(missing)}"
+                )
         grouping = {**base.grouping.__dict__, **(data.get("common_problem") or {})}
         return cls(
             limits=limits,

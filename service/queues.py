@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import Case, HumanTaskRow, User
-from service.ladder import distance_m
+from service.ladder_rules import distance_m
 from service.permissions import LANE_ROLES
 from workflows.clock import clock
 from workflows.errors import Forbidden, Invalid
