@@ -97,6 +97,7 @@ class Policy:
     def _from_mapping(cls, data: dict, base: "Policy") -> "Policy":
         limits = {code: dict(stages) for code, stages in base.limits.items()}
         for code, stages in (data.get("categories") or {}).items():
+            known = code in limits
             limits.setdefault(code, {})
             for stage, text in (stages or {}).items():
                 if stage not in STAGES:
@@ -106,9 +107,10 @@ class Policy:
                     )
                 limits[code][stage] = StageLimit.parse(text)
             missing = [stage for stage in STAGES if stage not in limits[code]]
-            if missing:
+            if missing and not known:
                 raise Invalid(
-                    f"category {code!r} has no limit for {', '.join(missing)}"
+                    f"category {code!r} is new, so it needs a limit for every "
+                    f"stage; missing {', '.join(missing)}"
                 )
         grouping = {**base.grouping.__dict__, **(data.get("common_problem") or {})}
         return cls(
