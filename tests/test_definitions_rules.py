@@ -11,6 +11,7 @@ import pytest
 from workflows.clock import attach_engine_to_clock, clock
 from workflows.definitions import ProcessDefinition
 from workflows.errors import DefinitionError, EngineError
+from workflows.progress import element_states, failing_element
 from workflows.runtime import CaseInstance
 from workflows.validation import Rules, check
 
@@ -375,3 +376,33 @@ def test_several_startable_processes_ask_for_a_choice():
 
     assert {p.element_id for p in checked.problems} == {"a", "b"}
     assert chosen.ok and chosen.process_id == "b"
+
+
+def test_the_step_a_case_sticks_at_is_found_without_changing_the_case():
+    content = (
+        user_task_with_timer("PT60S")
+        .replace(
+            b'<bpmn:endEvent id="late_end"/>',
+            b'<bpmn:scriptTask id="broken" name="Broken">'
+            b"<bpmn:script>note = missing + 1</bpmn:script></bpmn:scriptTask>"
+            b'<bpmn:sequenceFlow id="f4" '
+            b'sourceRef="broken" targetRef="late_end"/><bpmn:endEvent id="late_end"/>',
+        )
+        .replace(
+            b'sourceRef="late" targetRef="late_end"',
+            b'sourceRef="late" targetRef="broken"',
+        )
+    )
+    definition = ProcessDefinition.parse({"stuck.bpmn": content}, rules=RULES)
+    state = CaseInstance.start(definition, {}).dump()
+
+    before = failing_element(definition, state)
+    clock.advance(120)
+    after = failing_element(definition, state)
+
+    assert before is None
+    assert after == "broken"
+    assert element_states(CaseInstance.restore(definition, state))["current"] == [
+        "late",
+        "review",
+    ]

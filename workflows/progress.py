@@ -2,6 +2,8 @@
 
 from SpiffWorkflow.util.task import TaskState
 
+from workflows.definitions import ProcessDefinition
+from workflows.errors import EngineError
 from workflows.runtime import CaseInstance
 
 CURRENT = TaskState.READY | TaskState.STARTED | TaskState.WAITING
@@ -25,3 +27,17 @@ def element_states(instance: CaseInstance) -> dict[str, list[str]]:
         "current": sorted(current),
         "failed": sorted(failed),
     }
+
+
+def failing_element(definition: ProcessDefinition, state: str) -> str | None:
+    """Where the instance's next advance fails, tried on a copy that is not kept.
+
+    A case whose due timer leads into a failing script stays as it was, so its
+    saved state shows nothing wrong; trying the advance shows where it sticks.
+    """
+    probe = CaseInstance.restore(definition, state)
+    try:
+        probe.fire_due_timers()
+    except EngineError as error:
+        return error.element_id
+    return None

@@ -155,7 +155,9 @@ class CaseInstance:
         except SuishoupaiError:
             raise
         except SpiffWorkflowException as error:
-            raise EngineError(f"the diagram failed: {error}") from error
+            raise EngineError(
+                f"the diagram failed: {error}", element_id=_element_of(error)
+            ) from error
         except RecursionError as error:
             raise EngineError("the diagram nests calls too deeply to run") from error
         except Exception as error:
@@ -204,6 +206,13 @@ class _StepBudget:
     @staticmethod
     def _stop(message: str, element_id: str):
         raise EngineError(f"the diagram {message}", element_id=element_id)
+
+
+def _element_of(error: SpiffWorkflowException) -> str | None:
+    """The id of the element an engine error happened at, when it says."""
+    task = getattr(error, "task", None)
+    spec = getattr(task, "task_spec", None) or getattr(error, "task_spec", None)
+    return getattr(spec, "bpmn_id", None)
 
 
 def _human_task(task: SpiffTask) -> HumanTask:

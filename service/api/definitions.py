@@ -17,7 +17,7 @@ from service.casework import STAGE_OF_TASK
 from service.definitions import main_file
 from service.migration import Migrations
 from workflows.errors import Invalid, NotFound
-from workflows.progress import element_states
+from workflows.progress import element_states, failing_element
 from workflows.runtime import CaseInstance
 
 blp = Blueprint(
@@ -277,8 +277,10 @@ class CaseDiagram(MethodView):
         session = db_session()
         version = session.get(ProcessVersion, case.process_version_id)
         registry = extension("registry")
-        instance = CaseInstance.restore(registry.definition(version), case.instance)
-        states = element_states(instance)
+        definition = registry.definition(version)
+        states = element_states(CaseInstance.restore(definition, case.instance))
+        failing = failing_element(definition, case.instance)
+        states["failed"] = sorted(set(states["failed"]) | ({failing} - {None}))
         stages = {
             e.stage
             for e in session.scalars(
