@@ -18,7 +18,6 @@ from workflows.camunda import (
     BPMN_NS,
     CAMUNDA_NS,
     NSMAP,
-    SPIFF_NS,
     TIMER_KINDS,
     TaskAssignment,
     TimerValueError,
@@ -765,6 +764,3 @@ def _reaches(graph, start, goal) -> bool:
         seen.add(current)
         stack.extend(graph.get(current, ()))
     return False
-
-
-__all__ = ["Checked", "Document", "Problem", "Rules", "SPIFF_NS", "check"]
