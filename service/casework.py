@@ -6,7 +6,6 @@ transaction, and leaves the task, timer and deadline rows matching the engine in
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -513,8 +512,9 @@ class Casework:
         if previous_status == "unchanged":
             previous_status = case.status
 
+        deadlines = Deadlines.load(session, self.settings)
         ready = {task.engine_id: task for task in instance.human_tasks()}
-        self._sync_tasks(session, case, ready, now, finished_task, outcome)
+        self._sync_tasks(deadlines, case, ready, now, finished_task, outcome)
         session.query(PendingTimerRow).filter(
             PendingTimerRow.case_id == case.id
         ).delete()
@@ -531,8 +531,8 @@ class Casework:
         case.status = _status(instance, ready.values(), case.status)
         if case.status != previous_status:
             unanswered = "closed_unanswered" in instance.end_events
-            self._move_stage(session, case, previous_status, now, unanswered)
-        self._pause_for_arbitration(session, case, ready.values(), now)
+            self._move_stage(deadlines, case, previous_status, now, unanswered)
+        self._pause_for_arbitration(deadlines, case, ready.values(), now)
         case.instance = instance.dump()
         session.flush()
         # Photos, timeline and tasks were added as rows; read them afresh for answers.
@@ -548,7 +548,8 @@ class Casework:
                 },
             )
 
-    def _sync_tasks(self, session, case, ready, now, finished_task, outcome) -> None:
+    def _sync_tasks(self, deadlines, case, ready, now, finished_task, outcome):
+        session = deadlines.session
         open_rows = session.scalars(
             select(HumanTaskRow).where(
                 HumanTaskRow.case_id == case.id, HumanTaskRow.closed_at.is_(None)
@@ -564,7 +565,10 @@ class Casework:
             if engine_id in known:
                 continue
             if task.name in STAGE_OF_TASK and deadline is None:
-                deadline = self._stage_due(session, case, STAGE_OF_TASK[task.name], now)
+                limit = deadlines.policy.limit(
+                    case.category_code, STAGE_OF_TASK[task.name]
+                )
+                deadline = deadlines.calendar.add(now, limit.amount, limit.unit)
             session.add(
                 HumanTaskRow(
                     case_id=case.id,
@@ -581,9 +585,8 @@ class Casework:
                 )
             )
 
-    def _pause_for_arbitration(self, session, case, ready, now) -> None:
+    def _pause_for_arbitration(self, deadlines, case, ready, now) -> None:
         """A case waiting for arbitration does not use its stage's time."""
-        deadlines = Deadlines.load(session, self.settings)
         deadline = deadlines.open_deadline(case)
         if deadline is None or deadline.stage != "triage":
             return
@@ -592,14 +595,9 @@ class Casework:
         elif deadline.paused_since is not None:
             deadlines.resume(deadline, now)
 
-    def _stage_due(self, session, case, stage, now) -> datetime:
-        deadlines = Deadlines.load(session, self.settings)
-        limit = deadlines.policy.limit(case.category_code, stage)
-        return deadlines.calendar.add(now, limit.amount, limit.unit)
-
-    def _move_stage(self, session, case, previous_status, now, unanswered) -> None:
+    def _move_stage(self, deadlines, case, previous_status, now, unanswered) -> None:
         """Close the old stage's deadline and escalations, open the new stage's."""
-        deadlines = Deadlines.load(session, self.settings)
+        session = deadlines.session
         ladder = Ladder(session, deadlines.policy.grouping)
         if previous_status is not None:
             closed = deadlines.close_stage(case, now)
