@@ -31,6 +31,8 @@ class HumanTaskRow(Base):
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(20))
     draft: Mapped[dict | None] = mapped_column(JSON)
+    # Named people who may work it, as ",name,name," (camunda:candidateUsers).
+    candidate_users: Mapped[str | None] = mapped_column(String(500))
 
     case = relationship("Case", lazy="joined")
     assignee = relationship("User", lazy="joined")

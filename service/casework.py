@@ -28,7 +28,12 @@ from service.definitions import DefinitionRegistry
 from service.forms import form_of
 from service.ladder import Ladder
 from service.partners import PARTNERS, send_transfer
-from service.permissions import can_see_case, can_work_task
+from service.permissions import (
+    LANE_ROLES,
+    can_see_case,
+    can_work_task,
+    lane_of_groups,
+)
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
 from service.settings import Settings
 from service.timeline import SYSTEM, record
@@ -236,13 +241,18 @@ class Casework:
             raise
         _refuse_if_held(task, user)
         case = task.case
-        form_of(task.name).check(
+        form = self.form(session, task)
+        decision = form.check(
             completion.decision, completion.fields, len(completion.photos)
         )
-        action = DECISIONS[task.name, completion.decision]
-
-        engine_data, note = action(self, session, case, completion)
-        decision = form_of(task.name).decision(completion.decision)
+        action = DECISIONS.get((task.name, completion.decision))
+        if action is None:
+            engine_data = {
+                f.name: completion.fields.get(f.name) for f in decision.fields
+            }
+            note = completion.fields.get("note")
+        else:
+            engine_data, note = action(self, session, case, completion)
         photos = self.intake.check(completion.photos, required=decision.min_photos)
         instance = self.instance(session, case)
         instance.complete(
@@ -257,7 +267,7 @@ class Casework:
             session,
             case,
             user.name,
-            TIMELINE_ACTIONS[task.name, completion.decision],
+            TIMELINE_ACTIONS.get((task.name, completion.decision), "completed"),
             note,
             photo_ids,
             details={"task": task.name, **_public(engine_data)},
@@ -291,6 +301,12 @@ class Casework:
             },
         )
         return case
+
+    def form(self, session: Session, task: HumanTaskRow):
+        """The form of an open task, as the loop declares it or the diagram draws it."""
+        version = session.get(ProcessVersion, task.case.process_version_id)
+        drawn = self.registry.definition(version).task_form(task.element_id)
+        return form_of(task.name, drawn)
 
     def save_draft(
         self, session: Session, user: User, task_id: int, fields: dict
@@ -514,7 +530,7 @@ class Casework:
 
         deadlines = Deadlines.load(session, self.settings)
         ready = {task.engine_id: task for task in instance.human_tasks()}
-        self._sync_tasks(deadlines, case, ready, now, finished_task, outcome)
+        self._sync_tasks(deadlines, instance, case, ready, now, finished_task, outcome)
         session.query(PendingTimerRow).filter(
             PendingTimerRow.case_id == case.id
         ).delete()
@@ -548,7 +564,9 @@ class Casework:
                 },
             )
 
-    def _sync_tasks(self, deadlines, case, ready, now, finished_task, outcome):
+    def _sync_tasks(
+        self, deadlines, instance, case, ready, now, finished_task, outcome
+    ):
         session = deadlines.session
         open_rows = session.scalars(
             select(HumanTaskRow).where(
@@ -560,30 +578,42 @@ class Casework:
                 row.closed_at = now
                 row.outcome = outcome if row is finished_task else "cancelled"
         known = {row.engine_id for row in open_rows}
-        deadline = None
         for engine_id, task in ready.items():
-            if engine_id in known:
-                continue
-            if task.name in STAGE_OF_TASK and deadline is None:
-                limit = deadlines.policy.limit(
-                    case.category_code, STAGE_OF_TASK[task.name]
+            if engine_id not in known:
+                session.add(
+                    self._task_row(deadlines, instance, case, engine_id, task, now)
                 )
-                deadline = deadlines.calendar.add(now, limit.amount, limit.unit)
-            session.add(
-                HumanTaskRow(
-                    case_id=case.id,
-                    engine_id=engine_id,
-                    element_id=task.element_id,
-                    name=task.name,
-                    title=task.title,
-                    lane=task.lane,
-                    department_code=case.department_code
-                    if task.name == "handle"
-                    else None,
-                    created_at=now,
-                    due_at=deadline if task.name in STAGE_OF_TASK else None,
-                )
-            )
+
+    def _task_row(self, deadlines, instance, case, engine_id, task, now):
+        """A new open task: who may work it and by when, from lanes or as drawn."""
+        drawn = instance.definition.task_assignment(task.element_id)
+        lane = task.lane
+        department = case.department_code if task.name == "handle" else None
+        if lane not in LANE_ROLES and drawn.candidate_groups:
+            codes = set(deadlines.session.scalars(select(Department.code)))
+            lane, department = lane_of_groups(drawn.candidate_groups, codes)
+        users = list(drawn.candidate_users)
+        assignee = drawn.assignee or (users[0] if len(users) == 1 else None)
+        if task.name in STAGE_OF_TASK:
+            limit = deadlines.policy.limit(case.category_code, STAGE_OF_TASK[task.name])
+            due = deadlines.calendar.add(now, limit.amount, limit.unit)
+        else:
+            due = drawn.due_at(now)
+        return HumanTaskRow(
+            case_id=case.id,
+            engine_id=engine_id,
+            element_id=task.element_id,
+            name=task.name,
+            title=task.title,
+            lane=lane,
+            department_code=department,
+            assignee=deadlines.session.scalar(select(User).where(User.name == assignee))
+            if assignee
+            else None,
+            candidate_users=f",{','.join(users)}," if users else None,
+            created_at=now,
+            due_at=due,
+        )
 
     def _pause_for_arbitration(self, deadlines, case, ready, now) -> None:
         """A case waiting for arbitration does not use its stage's time."""

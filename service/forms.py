@@ -16,6 +16,7 @@ class Field:
     required: bool = True
     choices: str | None = None  # which reference list the value comes from
     max_length: int = 4000
+    values: tuple[str, ...] = ()  # the only values allowed, when the form lists them
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Form:
                 errors[spec.name] = ["required for this decision"]
             elif len(text) > spec.max_length:
                 errors[spec.name] = [f"at most {spec.max_length} characters"]
+            elif text and spec.values and text not in spec.values:
+                errors[spec.name] = [f"one of {', '.join(spec.values)}"]
         if photo_count < decision.min_photos:
             errors["photos"] = [f"at least {decision.min_photos} photo is required"]
         if errors:
@@ -117,5 +120,15 @@ FORMS = {
 }
 
 
-def form_of(task_name: str) -> Form:
-    return FORMS.get(task_name) or Form(task_name, (Decision("done", "Done", (NOTE,)),))
+def form_of(task_name: str, drawn=()) -> Form:
+    """The task's form: ours for the loop's tasks, else the one the diagram draws.
+
+    `drawn` are the camunda:formData fields of the task's element, if any.
+    """
+    if task_name in FORMS:
+        return FORMS[task_name]
+    fields = tuple(
+        Field(f.id, f.type, required=f.required, values=tuple(v for v, _ in f.values))
+        for f in drawn
+    )
+    return Form(task_name, (Decision("done", "Done 完成", fields or (NOTE,)),))

@@ -68,12 +68,13 @@ def scope(user: User, queue: str):
     if user.role == "admin":
         return query
     lanes = [lane for lane, role in LANE_ROLES.items() if role == user.role]
-    query = query.where(HumanTaskRow.lane.in_(lanes))
+    mine = HumanTaskRow.lane.in_(lanes)
     if user.role == "handler":
-        query = query.where(HumanTaskRow.department_code == user.department_code)
+        mine &= HumanTaskRow.department_code == user.department_code
     if user.role == "reporter":
-        query = query.where(Case.reporter_id == user.id)
-    return query
+        mine &= Case.reporter_id == user.id
+    named = HumanTaskRow.candidate_users.like(f"%,{user.name},%")
+    return query.where(or_(mine, named))
 
 
 def page(session: Session, user: User, wanted: QueueQuery) -> dict:

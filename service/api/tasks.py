@@ -11,7 +11,6 @@ from service.api import db_session, extension
 from service.api.uploads import is_multipart, uploaded_photos
 from service.auth import current_user
 from service.casework import Completion
-from service.forms import form_of
 from service.partners import PARTNERS
 from service.permissions import can_see_case, can_work_task
 from service.schemas import (
@@ -97,7 +96,7 @@ def describe(task: HumanTaskRow) -> dict:
         suggestion = vars(suggested)
     return {
         "task": task,
-        "form": form_of(task.name).describe(),
+        "form": extension("casework").form(db_session(), task).describe(),
         "choices": {"partners": list(PARTNERS)},
         "draft": task.draft,
         "suggestion": suggestion,
@@ -190,6 +189,9 @@ class Complete(MethodView):
         if errors:
             raise Invalid("the completion does not fit: see errors", errors=errors)
         data = CompletionSchema().load(raw)
+        # Fields a diagram's own form declares come through as they were sent.
+        known = set(CompletionSchema().fields)
+        data.update({k: v for k, v in raw.items() if k not in known})
         completion = Completion(
             decision=data.pop("decision"), fields=data, photos=photos
         )
