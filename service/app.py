@@ -14,6 +14,7 @@ from service.errors import register_error_handlers
 from service.extensions import Extensions
 from service.logs import configure_logging
 from service.notify import Outbox, make_sender
+from service.pages import session as signed_pages
 from service.partners import PartnerUpdates
 from service.photos import PhotoStore
 from service.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_blueprints(app, api, settings)
     app.register_blueprint(pages.blp)
+    signed_pages.init_app(app, settings)
     register_error_handlers(app)
 
     if settings.test_clock:

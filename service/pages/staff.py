@@ -1,0 +1,346 @@
+"""Staff pages: the task queue with filters and counts, and one task with its case.
+
+Each page calls the domain layer in-process, inside the request's transaction;
+a refusal from it rolls the transaction back and is shown on the page.
+"""
+
+import re
+import secrets
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from models import Category, Department, HumanTaskRow, SavedFilter
+from models.cases import STATUSES
+from service import catalogue, i18n, queues
+from service.api import db_session, deadline_of, extension
+from service.api.tasks import queue_request
+from service.casework import PARTNERS, Completion
+from service.database import roll_back
+from service.forms import form_of
+from service.pages.session import (
+    STAFF_ROLES,
+    page_user,
+    serve_signed_pages,
+    signed_in,
+)
+from service.permissions import can_see_case, can_work_task
+from service.photos import UploadedPhoto
+from service.schemas import CompletionSchema, DraftSchema, TaskQuerySchema
+from workflows.clock import clock
+from workflows.errors import Invalid, NotFound, SuishoupaiError
+
+blp = Blueprint("staff", __name__, url_prefix="/staff")
+serve_signed_pages(blp)
+
+# The queue's filters, as the API's GET /tasks names them.
+FILTERS = ("queue", "category", "department", "status", "overdue", "street", "q")
+QUEUE_ARGS = (*FILTERS, "sort")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+TASKS_PER_PAGE = 25
+
+
+# The queue
+
+
+@blp.get("/")
+@signed_in(*STAFF_ROLES)
+def queue():
+    """A queue of open tasks, filtered and sorted, a page at a time."""
+    return _queue_page(_queue_args(request.args))
+
+
+def _queue_args(source) -> dict:
+    return {k: v for k in QUEUE_ARGS if (v := source.get(k, "").strip())}
+
+
+def _queue_page(wanted: dict, status=200, problem=None, save_errors=None):
+    session, user, words = db_session(), page_user(), _words()
+    counts = queues.counts(session, user)
+    chosen = {"queue": "available", "sort": "due", **wanted}
+    after = request.args.get("after") or None
+    items, cursor, filter_errors = [], None, {}
+    try:
+        args = TaskQuerySchema().load(
+            {**chosen, "limit": TASKS_PER_PAGE, **({"after": after} if after else {})}
+        )
+        found = queues.page(session, user, queue_request(args))
+        items, cursor = found["items"], found["next"]
+    except ValidationError as error:
+        status, filter_errors = 422, error.messages
+    except SuishoupaiError as error:
+        roll_back(session)
+        status, problem = error.status, problem or error
+        filter_errors = error.errors or {}
+    saved = session.scalars(
+        select(SavedFilter)
+        .where(SavedFilter.user_id == user.id)
+        .order_by(SavedFilter.name)
+    ).all()
+    page = render_template(
+        "staff/queue.html",
+        chosen=chosen,
+        wanted=wanted,
+        tabs=[q for q in queues.QUEUES if q in counts],
+        counts=counts,
+        items=items,
+        cursor=cursor,
+        after=after,
+        now=clock.now(),
+        saved=[(item, _saved_link(item.params)) for item in saved],
+        filter_errors=filter_errors,
+        save_errors=save_errors or {},
+        problem=problem,
+        sort_options=[(name, words(f"sort.{name}")) for name in queues.SORTS],
+        status_options=[(name, words.status(name)) for name in STATUSES],
+        overdue_options=[("true", words("filter.yes")), ("false", words("filter.no"))],
+        queue_url=_queue_url(wanted),
+        **reference(),
+    )
+    return page, status
+
+
+def _saved_link(params: dict) -> str:
+    # Saved through the API, a filter may hold more than the page's fields.
+    kept = {k: str(v) for k, v in params.items() if k in QUEUE_ARGS and v is not None}
+    return url_for(".queue", **kept)
+
+
+def _queue_url(wanted: dict):
+    """Links that keep the queue's filters and change some of them."""
+
+    def link(**changes) -> str:
+        args = {**wanted, **changes}
+        return url_for(".queue", **{k: v for k, v in args.items() if v})
+
+    return link
+
+
+@blp.post("/filters")
+@signed_in(*STAFF_ROLES)
+def save_filter():
+    """Keep the queue's current filters under a name (the same name replaces it)."""
+    session, user = db_session(), page_user()
+    params = _queue_args(request.form)
+    name = request.form.get("name", "").strip()
+    errors, words = {}, _words()
+    if not name:
+        errors["name"] = [words("fielderror.required")]
+    elif len(name) > 80:
+        errors["name"] = [words("fielderror.length", count=80)]
+    problems = TaskQuerySchema().validate(params)
+    if errors or problems:
+        problem = Invalid("the filter does not fit", errors={**errors, **problems})
+        return _queue_page(params, 422, problem, save_errors=errors)
+
+    saved = session.scalar(
+        select(SavedFilter).where(
+            SavedFilter.user_id == user.id, SavedFilter.name == name
+        )
+    )
+    if saved is None:
+        saved = SavedFilter(user_id=user.id, name=name, created_at=clock.now())
+        session.add(saved)
+    saved.params = params
+    flash(_words()("saved.saved", name=name), "ok")
+    return redirect(url_for(".queue", **params), code=303)
+
+
+@blp.post("/filters/<int:filter_id>/delete")
+@signed_in(*STAFF_ROLES)
+def delete_filter(filter_id):
+    session = db_session()
+    saved = session.get(SavedFilter, filter_id)
+    if saved is None or saved.user_id != page_user().id:
+        raise NotFound(f"no saved filter {filter_id}")
+    session.delete(saved)
+    flash(_words()("saved.deleted"), "ok")
+    return redirect(url_for(".queue"), code=303)
+
+
+# One task
+
+
+@blp.get("/tasks/<int:task_id>")
+@signed_in(*STAFF_ROLES)
+def task(task_id):
+    """The case behind a task (photos, position, timeline) and the task's form."""
+    return _task_page(task_id)
+
+
+@blp.post("/tasks/<int:task_id>/claim")
+@signed_in(*STAFF_ROLES)
+def claim(task_id):
+    return _act(task_id, "claim", "task.claimed")
+
+
+@blp.post("/tasks/<int:task_id>/release")
+@signed_in(*STAFF_ROLES)
+def release(task_id):
+    return _act(task_id, "release", "task.released")
+
+
+def _act(task_id: int, action: str, done: str):
+    try:
+        getattr(extension("casework"), action)(db_session(), page_user(), task_id)
+    except SuishoupaiError as error:
+        roll_back(db_session())
+        return _task_page(task_id, error.status, problem=error)
+    flash(_words()(done), "ok")
+    return redirect(url_for(".task", task_id=task_id), code=303)
+
+
+@blp.post("/tasks/<int:task_id>/draft")
+@signed_in(*STAFF_ROLES)
+def save_draft(task_id):
+    """Keep what the form holds so far; the task stays open."""
+    sent = _sent_fields()
+    try:
+        try:
+            fields = DraftSchema().load(sent)
+        except ValidationError as error:
+            raise Invalid("the draft does not fit", errors=error.messages) from error
+        extension("casework").save_draft(db_session(), page_user(), task_id, fields)
+    except SuishoupaiError as error:
+        roll_back(db_session())
+        return _task_page(task_id, error.status, problem=error, sent=sent)
+    flash(_words()("form.draft_saved"), "ok")
+    return redirect(url_for(".task", task_id=task_id), code=303)
+
+
+@blp.post("/tasks/<int:task_id>/complete")
+@signed_in(*STAFF_ROLES)
+def complete(task_id):
+    """Finish the task with one decision of its form, photos with it if it asks."""
+    sent = _sent_fields()
+    try:
+        case = complete_task(task_id, sent)
+    except SuishoupaiError as error:
+        roll_back(db_session())
+        return _task_page(task_id, error.status, problem=error, sent=sent)
+    words = _words()
+    flash(
+        words("form.completed", number=case.number, status=words.status(case.status)),
+        "ok",
+    )
+    return redirect(url_for(".queue"), code=303)
+
+
+def complete_task(task_id: int, sent: dict):
+    """Check the sent form like the API does, then complete the task in-process."""
+    fields = {k: v for k, v in sent.items() if v.strip()}
+    errors = CompletionSchema().validate(fields)
+    if errors:
+        raise Invalid("the completion does not fit: see errors", errors=errors)
+    data = CompletionSchema().load(fields)
+    completion = Completion(
+        decision=data.pop("decision"), fields=data, photos=uploaded_photos()
+    )
+    key = request.form.get("idempotency_key", "")
+    return extension("casework").complete(
+        db_session(),
+        page_user(),
+        task_id,
+        completion,
+        idempotency_key=key if KEY_PATTERN.fullmatch(key) else None,
+    )
+
+
+def _sent_fields() -> dict:
+    skip = ("csrf_token", "idempotency_key")
+    return {k: v for k, v in request.form.items() if k not in skip}
+
+
+def uploaded_photos() -> list[UploadedPhoto]:
+    """The chosen photos; a file field left empty sends a part with no name."""
+    return [
+        UploadedPhoto(filename=upload.filename, content=upload.read())
+        for upload in request.files.getlist("photos")
+        if upload.filename
+    ]
+
+
+def new_idempotency_key() -> str:
+    # One per form shown: sending the form twice applies it once.
+    return secrets.token_urlsafe(18)
+
+
+def _task_page(task_id: int, status=200, problem=None, sent=None):
+    session, user = db_session(), page_user()
+    task = session.get(HumanTaskRow, task_id)
+    if task is None or not (can_see_case(user, task.case) or can_work_task(user, task)):
+        raise NotFound(f"no task {task_id}", task_id=task_id)
+    case = task.case
+    form = form_of(task.name)
+    suggestion = None
+    if task.name in ("triage", "arbitrate"):
+        suggestion = catalogue.suggest(session, case.category_code, case.street)
+
+    if sent is not None:
+        values, open_decision = sent, sent.get("decision")
+    else:
+        values = task.draft or {}
+        open_decision = values.get("decision")
+    if open_decision is None and len(form.decisions) == 1:
+        open_decision = form.decisions[0].name
+    field_errors = (problem.errors if problem and problem.errors else {}) or {}
+
+    held_by_other = task.assignee_id not in (None, user.id)
+    known = reference()
+    page = render_template(
+        "staff/task.html",
+        task=task,
+        case=case,
+        form=form,
+        suggestion=suggestion,
+        suggested_category=known["category_by_code"].get(
+            suggestion.category if suggestion else None
+        ),
+        suggested_department=known["department_by_code"].get(
+            suggestion.department if suggestion else None
+        ),
+        values=values,
+        open_decision=open_decision,
+        field_errors=field_errors,
+        problem=problem,
+        can_work=task.closed_at is None
+        and can_work_task(user, task)
+        and not held_by_other,
+        can_claim=task.closed_at is None
+        and task.assignee_id is None
+        and can_work_task(user, task),
+        can_release=task.closed_at is None
+        and task.assignee_id is not None
+        and (task.assignee_id == user.id or user.role in ("admin", "supervisor")),
+        held_by_other=held_by_other,
+        deadline=deadline_of(case) if case.closed_at is None else None,
+        overdue=task.due_at is not None and task.due_at < clock.now(),
+        idempotency_key=new_idempotency_key(),
+        switch_path=url_for(".task", task_id=task.id),
+        **known,
+    )
+    return page, status
+
+
+# Helpers shared with the reporter pages
+
+
+def reference() -> dict:
+    """Categories and departments, by code and as (value, label) choices."""
+    session, words = db_session(), _words()
+    categories = session.scalars(select(Category).order_by(Category.code)).all()
+    departments = session.scalars(select(Department).order_by(Department.code)).all()
+    return {
+        "category_by_code": {c.code: c for c in categories},
+        "department_by_code": {d.code: d for d in departments},
+        "category_options": [(c.code, words.name(c)) for c in categories],
+        "department_options": [(d.code, words.name(d)) for d in departments],
+        "partner_options": [
+            (code, words.partner(code, label)) for code, label in PARTNERS.items()
+        ],
+    }
+
+
+def _words() -> i18n.Words:
+    return i18n.Words(g.lang)

@@ -1,0 +1,409 @@
+"""Staff pages over plain HTTP: sign-in, language, CSRF, queues, forms and errors."""
+
+import re
+
+import pytest
+import requests
+
+from service.settings import Settings, SettingsError
+from tests.conftest import running_service
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+
+
+class Pages:
+    """A browser without JavaScript: a cookie jar, forms sent with their CSRF token."""
+
+    def __init__(self, service, headers=None):
+        self.service = service
+        self.http = requests.Session()
+        self.http.headers.update(headers or {})
+        self.last = None
+
+    def get(self, path, **kwargs):
+        self.last = self.http.get(self.service.base_url + path, timeout=30, **kwargs)
+        return self.last
+
+    def post(self, path, data=None, files=None, csrf=True, **kwargs):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf()
+        self.last = self.http.post(
+            self.service.base_url + path, data=data, files=files, timeout=30, **kwargs
+        )
+        return self.last
+
+    def csrf(self) -> str:
+        if self.last is None or not CSRF.search(self.last.text):
+            self.get("/signin")
+        return CSRF.search(self.last.text).group(1)
+
+    def sign_in(self, name):
+        self.get("/signin")
+        answer = self.post("/signin", {"token": self.service.tokens[name]})
+        assert answer.status_code == 200, answer.text
+        return answer
+
+
+def signed_in(service, name, **options) -> Pages:
+    pages = Pages(service, **options)
+    pages.sign_in(name)
+    return pages
+
+
+def report(service, **form) -> str:
+    answer = service.as_("deputy").report(**form)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["number"]
+
+
+def field_error(page_text: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page_text)
+    assert found, f"no {element_id} on the page"
+    return found.group(1)
+
+
+# Signing in
+
+
+def test_signing_in_with_a_bad_token_is_refused_on_the_page(service):
+    pages = Pages(service)
+    pages.get("/signin?lang=en")
+
+    refused = pages.post("/signin", {"token": "not-a-token"})
+    after = pages.get("/staff/", allow_redirects=False)
+
+    assert refused.status_code == 401
+    assert "unknown or revoked" in field_error(refused.text, "sign-in-error")
+    assert after.status_code == 302 and "/signin" in after.headers["Location"]
+
+
+def test_signing_in_sets_a_signed_http_only_session_cookie(service):
+    pages = Pages(service)
+    pages.get("/signin")
+
+    answer = pages.post(
+        "/signin", {"token": service.tokens["office"]}, allow_redirects=False
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("/staff/")
+    cookie = answer.headers["Set-Cookie"]
+    assert "suishoupai_session=" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert service.tokens["office"] not in cookie
+
+
+def test_a_reporter_lands_on_the_report_form_and_cannot_open_staff_pages(service):
+    pages = Pages(service)
+    pages.get("/signin")
+
+    landed = pages.post("/signin", {"token": service.tokens["deputy"]})
+    staff = pages.get("/staff/")
+
+    assert landed.url.endswith("/report/")
+    assert 'id="report-form"' in landed.text
+    assert staff.status_code == 403
+
+
+def test_sign_in_goes_back_only_to_a_page_of_this_site(service):
+    pages = Pages(service)
+    pages.get("/signin")
+
+    elsewhere = pages.post(
+        "/signin",
+        {"token": service.tokens["office"], "next": "https://example.org/x"},
+        allow_redirects=False,
+    )
+    pages.post("/signout")
+    pages.get("/signin")
+    here = pages.post(
+        "/signin",
+        {"token": service.tokens["office"], "next": "/staff/?queue=mine"},
+        allow_redirects=False,
+    )
+
+    assert elsewhere.headers["Location"].endswith("/staff/")
+    assert here.headers["Location"].endswith("/staff/?queue=mine")
+
+
+def test_signing_out_ends_the_session(service):
+    pages = signed_in(service, "office")
+
+    pages.post("/signout")
+    after = pages.get("/staff/", allow_redirects=False)
+
+    assert after.status_code == 302 and "/signin" in after.headers["Location"]
+
+
+def test_sessions_survive_a_restart_with_the_kept_secret(own_service):
+    pages = signed_in(own_service, "office")
+    secret = (own_service.instance_dir / "secret_key").read_text()
+
+    own_service.stop()
+    own_service.start()
+    after = pages.get("/staff/", allow_redirects=False)
+
+    assert len(secret.strip()) == 64
+    assert (own_service.instance_dir / "secret_key").read_text() == secret
+    assert after.status_code == 200 and 'id="queue-tabs"' in after.text
+
+
+def test_a_short_secret_key_stops_start_up_without_showing_it():
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_environment({"SUISHOUPAI_SECRET_KEY": "hunter2"})
+
+    assert "SUISHOUPAI_SECRET_KEY" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+    assert "hunter2" not in repr(
+        Settings.from_environment({"SUISHOUPAI_SECRET_KEY": "hunter2" * 8})
+    )
+
+
+# Language
+
+
+def test_pages_speak_chinese_by_default_and_english_when_asked(service):
+    pages = Pages(service)
+
+    chinese = pages.get("/signin")
+    english = pages.get("/signin?lang=en")
+    remembered = pages.get("/signin")
+    back = pages.get("/signin?lang=zh")
+
+    assert '<html lang="zh-CN">' in chinese.text and "登录" in chinese.text
+    assert '<html lang="en">' in english.text and "Sign in" in english.text
+    assert "lang=en" in english.headers["Set-Cookie"]
+    assert '<html lang="en">' in remembered.text
+    assert '<html lang="zh-CN">' in back.text
+
+
+def test_the_browser_language_is_followed_without_a_choice(service):
+    english = Pages(service, headers={"Accept-Language": "en-GB,en;q=0.9"})
+    chinese = Pages(service, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    other = Pages(service, headers={"Accept-Language": "fr-FR"})
+
+    assert '<html lang="en">' in english.get("/signin").text
+    assert '<html lang="zh-CN">' in chinese.get("/signin").text
+    assert '<html lang="zh-CN">' in other.get("/signin").text
+
+
+def test_the_language_switch_keeps_the_page_and_its_filters(service):
+    pages = signed_in(service, "office")
+
+    queue = pages.get("/staff/?queue=mine&sort=age")
+    link = re.search(r'id="switch-language"[^>]*href="([^"]+)"', queue.text).group(1)
+    switched = pages.get(link.replace("&amp;", "&"))
+
+    assert "queue=mine" in link and "sort=age" in link and "lang=en" in link
+    assert "Task queue" in switched.text
+
+
+def test_every_page_word_has_both_languages():
+    from service.i18n import MESSAGES
+
+    assert set(MESSAGES["zh"]) == set(MESSAGES["en"])
+
+
+# CSRF
+
+
+def test_a_form_without_its_csrf_token_is_refused(service):
+    number = report(service)
+    task = service.as_("office").task_of(number, "triage")
+    pages = signed_in(service, "office")
+
+    missing = pages.post(f"/staff/tasks/{task['id']}/claim", csrf=False)
+    wrong = pages.post(
+        f"/staff/tasks/{task['id']}/claim", {"csrf_token": "forged"}, csrf=False
+    )
+    stranger = Pages(service)
+    stranger.get("/signin")
+    other_session = stranger.post(
+        "/signin", {"token": service.tokens["office"], "csrf_token": pages.csrf()}
+    )
+
+    assert missing.status_code == 400 and wrong.status_code == 400
+    assert 'id="error-message"' in missing.text
+    assert other_session.status_code == 400
+    assert service.as_("office").task_of(number, "triage")["assignee"] is None
+
+
+# The queue
+
+
+def test_the_queue_shows_counts_filters_and_tasks(service):
+    number = report(service, description="Drain overflowing 排水口", street="Linhe")
+    pages = signed_in(service, "office")
+
+    available = pages.get("/staff/?queue=available&street=Linhe&q=排水口")
+    elsewhere = pages.get("/staff/?queue=available&street=Nowhere")
+
+    assert available.status_code == 200
+    assert f'data-case="{number}"' in available.text
+    assert f'data-case="{number}"' not in elsewhere.text
+    assert re.findall(r'data-queue="(\w+)"', available.text) == ["mine", "available"]
+
+
+def test_a_bad_filter_is_named_on_the_queue_page(service):
+    pages = signed_in(service, "office", headers={"Accept-Language": "en"})
+
+    answer = pages.get("/staff/?status=sleeping")
+    cursor = pages.get("/staff/?after=not-a-cursor")
+
+    assert answer.status_code == 422
+    assert 'id="error-status"' in answer.text
+    assert cursor.status_code == 422 and 'id="page-error"' in cursor.text
+
+
+def test_a_saved_filter_is_listed_and_applies(service):
+    pages = signed_in(service, "office")
+    pages.get("/staff/?queue=available&category=noise&sort=age")
+
+    saved = pages.post(
+        "/staff/filters",
+        {"name": "Noise 噪声", "queue": "available", "category": "noise"},
+    )
+    listed = service.as_("office").get("/api/v1/filters").json()
+
+    assert saved.status_code == 200
+    assert 'data-filter="Noise 噪声"' in saved.text
+    assert {f["name"]: f["params"] for f in listed}["Noise 噪声"] == {
+        "queue": "available",
+        "category": "noise",
+    }
+
+
+def test_cursor_paging_neither_skips_nor_repeats(own_service):
+    service = own_service
+    numbers = [report(service, description=f"Bench {i}") for i in range(27)]
+    pages = signed_in(service, "office")
+
+    first = pages.get("/staff/?queue=available&sort=age")
+    more = re.search(r'href="([^"]+)" id="next-page"', first.text).group(1)
+    second = pages.get(more.replace("&amp;", "&"))
+
+    seen = re.findall(r'data-case="(SSP-[^"]+)"', first.text + second.text)
+    assert seen == numbers
+    assert 'id="next-page"' not in second.text
+
+
+# A task
+
+
+def test_a_decision_missing_a_field_is_shown_per_field(service):
+    number = report(service)
+    task = service.as_("office").task_of(number, "triage")
+    pages = signed_in(service, "office", headers={"Accept-Language": "en"})
+    pages.get(f"/staff/tasks/{task['id']}")
+
+    answer = pages.post(f"/staff/tasks/{task['id']}/complete", {"decision": "reject"})
+
+    assert answer.status_code == 422
+    assert field_error(answer.text, "error-reject-reason") == "Required."
+    assert re.search(r'id="decision-reject" open', answer.text)
+    assert 'id="page-error"' in answer.text
+    assert service.as_("office").task_of(number, "triage")["id"] == task["id"]
+
+
+def test_a_handler_without_a_photo_is_told_per_field_in_chinese(service):
+    number = report(service)
+    office = service.as_("office")
+    triage = office.task_of(number, "triage")
+    office.complete(triage["id"], decision="dispatch", category="water-environment")
+    handle = service.as_("water-liaison").task_of(number, "handle")
+    pages = signed_in(service, "water-liaison")
+    pages.get(f"/staff/tasks/{handle['id']}")
+
+    answer = pages.post(
+        f"/staff/tasks/{handle['id']}/complete",
+        {"decision": "done", "result": "疏通完毕"},
+        files=[("photos", ("", b"", "application/octet-stream"))],
+    )
+
+    assert answer.status_code == 422
+    assert field_error(answer.text, "error-done-photos") == "至少需要 1 张照片。"
+    assert "疏通完毕" in answer.text
+
+
+def test_a_task_held_by_someone_else_is_a_conflict_on_the_page(service):
+    number = report(service)
+    task = service.as_("office").task_of(number, "triage")
+    service.as_("office-2").post(f"/api/v1/tasks/{task['id']}/claim")
+    pages = signed_in(service, "office", headers={"Accept-Language": "en"})
+    pages.get(f"/staff/tasks/{task['id']}")
+
+    answer = pages.post(f"/staff/tasks/{task['id']}/claim")
+
+    assert answer.status_code == 409
+    assert "held by office-2" in answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_claim_draft_and_suggestion_dispatch_from_the_task_page(service):
+    number = report(service, category="noise")
+    task = service.as_("office").task_of(number, "triage")
+    pages = signed_in(service, "office")
+    path = f"/staff/tasks/{task['id']}"
+    pages.get(path)
+
+    claimed = pages.post(f"{path}/claim")
+    drafted = pages.post(
+        f"{path}/draft", {"decision": "reject", "reason": "可能是重复上报"}
+    )
+    pages.get(path)
+    key = KEY.search(pages.last.text).group(1)
+    accepted = pages.post(
+        f"{path}/complete",
+        {
+            "decision": "dispatch",
+            "category": "noise",
+            "department": "city-management",
+            "idempotency_key": key,
+        },
+    )
+    again = pages.post(
+        f"{path}/complete",
+        {"decision": "reject", "reason": "twice", "idempotency_key": key},
+    )
+
+    assert 'data-assignee="office"' in claimed.text
+    assert "可能是重复上报" in drafted.text
+    assert re.search(r'id="decision-reject" open', drafted.text)
+    assert accepted.status_code == 200 and number in accepted.text
+    assert again.status_code == 200
+    case = service.as_("office").case(number)
+    assert case["status"] == "handling" and case["department"] == "city-management"
+    assert [e["action"] for e in case["timeline"]].count("dispatched") == 1
+
+
+def test_photos_on_pages_follow_case_permissions(service):
+    number = report(service)
+    photo_id = service.as_("deputy").case(number)["photos"][0]["id"]
+    mine = signed_in(service, "deputy")
+    theirs = signed_in(service, "other-deputy")
+    nobody = Pages(service)
+
+    assert mine.get(f"/photos/{photo_id}/thumbnail").headers["Content-Type"] == (
+        "image/jpeg"
+    )
+    assert mine.get(f"/photos/{photo_id}").status_code == 200
+    assert theirs.get(f"/photos/{photo_id}").status_code == 404
+    assert nobody.get(f"/photos/{photo_id}", allow_redirects=False).status_code == 302
+
+
+def test_an_upload_too_large_is_refused_with_a_page(tmp_path):
+    limit = {"SUISHOUPAI_MAX_REQUEST_BYTES": "200000"}
+    with running_service(tmp_path, "sqlite", settings=limit) as service:
+        pages = signed_in(service, "deputy")
+        pages.get("/report/")
+
+        answer = pages.post(
+            "/report/",
+            {"description": "big"},
+            files=[("photos", ("big.jpg", b"\0" * 300_000, "image/jpeg"))],
+        )
+
+    assert answer.status_code == 413
+    assert "text/html" in answer.headers["Content-Type"]
