@@ -216,9 +216,10 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(self.log())
             try:
-                if requests.get(self.base_url + "/healthz", timeout=1).ok:
+                if requests.get(self.base_url + "/healthz", timeout=5).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or still starting its workers.
                 time.sleep(0.1)
         raise RuntimeError("the service did not answer in time:\n" + self.log())
 
