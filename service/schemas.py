@@ -395,3 +395,22 @@ class CatalogueEditSchema(Schema):
         metadata={"description": "each {category, street (optional), department}"},
     )
     note = fields.String(validate=validate.Length(max=500))
+
+
+class LimitEditSchema(Schema):
+    """Limits as '4 working_hours', '5 working_days' or '2 hours', per stage."""
+
+    triage = fields.String()
+    handling = fields.String()
+    confirming = fields.String()
+
+
+class CategoryEditSchema(Schema):
+    limits = fields.Nested(LimitEditSchema)
+    department = fields.String(allow_none=True)
+
+
+class CalendarDaySchema(Schema):
+    day = fields.Date(dump_only=True)
+    workday = fields.Boolean(required=True)
+    note = fields.String(validate=validate.Length(max=200), allow_none=True)
