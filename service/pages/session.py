@@ -55,7 +55,7 @@ CONTENT_SECURITY_POLICY = (
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sign session cookies and serve the staff and reporter pages."""
-    from service.pages import reporter, staff
+    from service.pages import catalogue, reporter, staff
 
     app.secret_key = settings.secret_key or _kept_secret(settings.instance_dir)
     app.config.update(
@@ -64,7 +64,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(days=SESSION_DAYS),
     )
-    for blueprint in (blp, staff.blp, reporter.blp):
+    for blueprint in (blp, staff.blp, reporter.blp, catalogue.blp):
         app.register_blueprint(blueprint)
 
 

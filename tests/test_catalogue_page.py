@@ -1,0 +1,43 @@
+"""The dispatch catalogue page: admins publish a version, triage reads it."""
+
+from tests.test_staff_pages import signed_in
+
+
+def test_admin_publishes_a_catalogue_version_from_the_page(service):
+    admin = signed_in(service, "admin")
+    page = admin.get("/staff/catalogue/?lang=en")
+    assert page.status_code == 200
+    rows = page.text.count('name="street"')
+
+    published = admin.post(
+        "/staff/catalogue/",
+        {
+            "category": ["noise"] * 1 + [""] * 2,
+            "street": ["Shipai 石牌", "", ""],
+            "department": ["housing", "", ""],
+            "note": "Shipai noise goes to housing",
+        },
+        allow_redirects=True,
+    )
+
+    assert published.status_code == 200, published.text
+    assert 'id="published"' in published.text
+    api = service.as_("admin").get("/api/v1/catalogue").json()
+    assert api["note"] == "Shipai noise goes to housing"
+    assert {(e["category"], e["street"], e["department"]) for e in api["entries"]} == {
+        ("noise", "Shipai 石牌", "housing")
+    }
+    assert rows >= 3
+
+
+def test_triage_reads_the_catalogue_but_cannot_publish(service):
+    office = signed_in(service, "office")
+
+    page = office.get("/staff/catalogue/")
+    refused = office.post(
+        "/staff/catalogue/", {"category": "noise", "department": "water"}
+    )
+
+    assert page.status_code == 200
+    assert 'id="publish"' not in page.text
+    assert refused.status_code == 403
