@@ -379,11 +379,14 @@ class CatalogueEntrySchema(Schema):
     department = fields.String(attribute="department_code", required=True)
 
 
-class CatalogueSchema(Schema):
+class CatalogueVersionSchema(Schema):
     version = fields.Integer()
     created_at = fields.DateTime()
     created_by = fields.String()
     note = fields.String(allow_none=True)
+
+
+class CatalogueSchema(CatalogueVersionSchema):
     entries = fields.List(fields.Nested(CatalogueEntrySchema))
 
 

@@ -8,7 +8,11 @@ from models import CatalogueVersion
 from service import catalogue
 from service.api import db_session
 from service.auth import current_user, require_role
-from service.schemas import CatalogueEditSchema, CatalogueSchema
+from service.schemas import (
+    CatalogueEditSchema,
+    CatalogueSchema,
+    CatalogueVersionSchema,
+)
 from workflows.errors import NotFound
 
 blp = Blueprint(
@@ -42,12 +46,7 @@ class Catalogue(MethodView):
 
 @blp.route("/catalogue/versions")
 class Versions(MethodView):
-    @blp.response(
-        200,
-        CatalogueSchema(
-            many=True, only=("version", "created_at", "created_by", "note")
-        ),
-    )
+    @blp.response(200, CatalogueVersionSchema(many=True))
     def get(self):
         """Every published version, newest first"""
         require_role("triage", "supervisor")

@@ -16,6 +16,16 @@ blp = Blueprint(
 )
 
 
+@blp.before_request
+def require_multipart():
+    """Photos come as files: a report in any other form is refused by name first."""
+    if request.method == "POST" and request.mimetype != "multipart/form-data":
+        raise Invalid(
+            "send the report as multipart/form-data with its photos as files",
+            errors={"photos": ["upload photos as multipart files"]},
+        )
+
+
 @blp.route("/reports")
 class Reports(MethodView):
     @blp.arguments(ReportFormSchema, location="form")
@@ -23,11 +33,6 @@ class Reports(MethodView):
     @blp.response(201, CaseSchema)
     def post(self, form, photos=None):
         """Submit a report with 1 to 9 photos; answers with the new case"""
-        if request.mimetype != "multipart/form-data":
-            raise Invalid(
-                "send the report as multipart/form-data",
-                errors={"photos": ["photos are uploaded as multipart files"]},
-            )
         report = Report(
             description=form["description"],
             photos=uploaded_photos(),
