@@ -73,6 +73,13 @@ MESSAGES = {
         "filter.any": "不限",
         "filter.yes": "已超期",
         "filter.no": "未超期",
+        "filter.due_before": "期限早于",
+        "filter.due_before_hint": "北京时间；只填日期即当天 0 点。",
+        "filter.near": "某地附近",
+        "filter.located": "已填入当前位置。",
+        "filter.no_location": "无法获取位置：请手动填写纬度和经度。",
+        "filter.within_m": "范围（米）",
+        "filter.within_hint": "不填即 1000 米；只在填了位置时起作用。",
         "filter.apply": "筛选",
         "filter.clear": "清除",
         "sort.due": "期限最近",
@@ -209,6 +216,9 @@ MESSAGES = {
         "field.address": "地址",
         "field.street": "街道",
         "field.name": "名称",
+        "field.near": "位置",
+        "field.within_m": "范围",
+        "field.due_before": "期限早于",
         "partner.hotline-12345": "12345 热线",
         "partner.bike-platform": "共享单车平台",
         "action.reported": "上报",
@@ -242,6 +252,11 @@ MESSAGES = {
         "fielderror.both": "纬度和经度要么都填，要么都不填。",
         "fielderror.number": "请填写数字。",
         "fielderror.length": "最多 {count} 个字。",
+        "fielderror.point": "请同时填写纬度和经度，都用数字"
+        "（如 23.1291 和 113.3612）。",
+        "fielderror.earth": "纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间。",
+        "fielderror.range": "须在 {min} 到 {max} 之间。",
+        "fielderror.moment": "请填写日期和时间，如 2026-12-05 18:00。",
     },
     "en": {
         "lang.name": "English",
@@ -308,6 +323,14 @@ MESSAGES = {
         "filter.any": "Any",
         "filter.yes": "Overdue",
         "filter.no": "Not overdue",
+        "filter.due_before": "Due before",
+        "filter.due_before_hint": "Beijing time; a date alone means 00:00 that day.",
+        "filter.near": "Near a point",
+        "filter.located": "Your position is filled in.",
+        "filter.no_location": "Could not get your position: type the latitude and "
+        "longitude.",
+        "filter.within_m": "Within (metres)",
+        "filter.within_hint": "1000 m unless given; used only with a point.",
         "filter.apply": "Apply",
         "filter.clear": "Clear",
         "sort.due": "Due soonest",
@@ -449,6 +472,9 @@ MESSAGES = {
         "field.address": "Address",
         "field.street": "Street",
         "field.name": "Name",
+        "field.near": "Point",
+        "field.within_m": "Within",
+        "field.due_before": "Due before",
         "partner.hotline-12345": "12345 hotline",
         "partner.bike-platform": "Shared-bike platform",
         "action.reported": "reported",
@@ -482,6 +508,12 @@ MESSAGES = {
         "fielderror.both": "Give both latitude and longitude, or neither.",
         "fielderror.number": "Enter a number.",
         "fielderror.length": "At most {count} characters.",
+        "fielderror.point": "Give both latitude and longitude as numbers (e.g. "
+        "23.1291 and 113.3612).",
+        "fielderror.earth": "Latitude goes from -90 to 90 and longitude from -180 "
+        "to 180.",
+        "fielderror.range": "Between {min} and {max}.",
+        "fielderror.moment": "Give a date and time, e.g. 2026-12-05 18:00.",
     },
 }
 
@@ -497,6 +529,16 @@ FIELD_ERRORS = [
     (re.compile(r"give both or neither"), "both"),
     (re.compile(r"Not a valid number"), "number"),
     (re.compile(r"(at most|Longer than maximum length) (?P<count>\d+)"), "length"),
+    (re.compile(r"write the point as"), "point"),
+    (re.compile(r"not a point on the earth"), "earth"),
+    (
+        re.compile(
+            r"greater than or equal to (?P<min>[\d.]+) "
+            r"and less than or equal to (?P<max>[\d.]+)"
+        ),
+        "range",
+    ),
+    (re.compile(r"Not a valid (aware )?datetime"), "moment"),
 ]
 
 

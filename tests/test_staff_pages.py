@@ -1,10 +1,12 @@
 """Staff pages over plain HTTP: sign-in, language, CSRF, queues, forms and errors."""
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 
+from service.i18n import ZONE
 from service.settings import Settings, SettingsError
 from tests.conftest import running_service
 
@@ -62,6 +64,19 @@ def field_error(page_text: str, element_id: str) -> str:
     found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page_text)
     assert found, f"no {element_id} on the page"
     return found.group(1)
+
+
+# Shared bikes keep plain hours (triage 2, handling 4), whatever the time of day.
+URGENT = "shared-bikes"
+
+
+def typed(moment: datetime) -> str:
+    """A moment as a date-time box sends it: district time, to the minute."""
+    return moment.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
+
+
+def read_typed(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
 
 
 # Signing in
@@ -407,3 +422,109 @@ def test_an_upload_too_large_is_refused_with_a_page(tmp_path):
 
     assert answer.status_code == 413
     assert "text/html" in answer.headers["Content-Type"]
+
+
+# Filters by position and due time
+
+
+def test_the_queue_filters_by_distance_from_a_point(service):
+    here = report(service, lat="31.2304", lng="121.4737", description="Near the point")
+    there = report(service, lat="31.2404", lng="121.4737", description="1.1 km north")
+    pages = signed_in(service, "office")
+
+    typed_point = pages.get("/staff/?queue=available&lat=31.2304&lng=121.4737")
+    narrow = pages.get("/staff/?queue=available&near=31.2304,121.4737&within_m=500")
+    wide = pages.get("/staff/?queue=available&near=31.2304,121.4737&within_m=2000")
+
+    assert typed_point.status_code == 200
+    assert f'data-case="{here}"' in typed_point.text
+    assert f'data-case="{there}"' not in typed_point.text
+    assert 'name="lat" inputmode="decimal" autocomplete="off" value="31.2304"' in (
+        typed_point.text
+    )
+    assert 'name="near" value="31.2304,121.4737"' in typed_point.text
+    assert f'data-case="{here}"' in narrow.text
+    assert f'data-case="{there}"' not in narrow.text
+    assert f'data-case="{here}"' in wide.text and f'data-case="{there}"' in wide.text
+
+
+def test_the_queue_filters_by_due_time_and_saves_it_with_the_point(service):
+    soon = report(service, category=URGENT, lat="30.5728", lng="104.0668")
+    later = report(service, category="other", lat="30.5728", lng="104.0668")
+    office = service.as_("office")
+    soon_due = datetime.fromisoformat(office.task_of(soon, "triage")["due_at"])
+    later_due = datetime.fromisoformat(office.task_of(later, "triage")["due_at"])
+    cut = typed(soon_due + timedelta(minutes=30))
+    pages = signed_in(service, "office")
+    point = "lat=30.5728&lng=104.0668&within_m=300"
+
+    before = pages.get(f"/staff/?queue=available&{point}&due_before={cut}")
+    saved = pages.post(
+        "/staff/filters",
+        {
+            "name": "Chengdu, due soon",
+            "queue": "available",
+            "near": "30.5728,104.0668",
+            "within_m": "300",
+            "due_before": cut,
+        },
+    )
+    kept = {f["name"]: f["params"] for f in office.get("/api/v1/filters").json()}
+    link = re.search(r'<a href="([^"]+)" data-filter="Chengdu, due soon"', saved.text)
+    again = pages.get(link.group(1).replace("&amp;", "&"))
+
+    assert soon_due < read_typed(cut) < later_due
+    assert before.status_code == 200
+    assert f'data-case="{soon}"' in before.text
+    assert f'data-case="{later}"' not in before.text
+    assert f'name="due_before" type="datetime-local" value="{cut}"' in before.text
+    assert kept["Chengdu, due soon"] == {
+        "queue": "available",
+        "near": "30.5728,104.0668",
+        "within_m": "300",
+        "due_before": read_typed(cut).isoformat(),
+    }
+    assert again.status_code == 200
+    assert f'data-case="{soon}"' in again.text
+    assert f'data-case="{later}"' not in again.text
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("near=abc", "near", "Give both latitude and longitude as numbers"),
+        ("lat=23.1", "near", "Give both latitude and longitude as numbers"),
+        ("lat=95&lng=10", "near", "Latitude goes from -90 to 90"),
+        ("near=23.1,113.3&within_m=0", "within_m", "Between 1 and 100000."),
+        ("near=23.1,113.3&within_m=far", "within_m", "Enter a number."),
+        ("due_before=someday", "due_before", "Give a date and time"),
+    ],
+)
+def test_a_bad_position_or_due_filter_is_named_on_the_queue_page(
+    service, query, field, message
+):
+    pages = signed_in(service, "office", headers={"Accept-Language": "en"})
+
+    answer = pages.get(f"/staff/?queue=available&{query}")
+
+    assert answer.status_code == 422
+    assert field_error(answer.text, f"error-{field}").startswith(message)
+    assert 'id="page-error"' in answer.text and 'id="filters" open' in answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_a_bad_point_is_explained_in_chinese_and_not_saved(service):
+    pages = signed_in(service, "office")
+    pages.get("/staff/")
+
+    shown = pages.get("/staff/?near=abc")
+    saving = pages.post(
+        "/staff/filters", {"name": "坏位置", "queue": "available", "near": "abc"}
+    )
+    kept = service.as_("office").get("/api/v1/filters").json()
+
+    assert shown.status_code == 422
+    assert field_error(shown.text, "error-near").startswith("请同时填写纬度和经度")
+    assert saving.status_code == 422
+    assert field_error(saving.text, "error-near").startswith("请同时填写纬度和经度")
+    assert "坏位置" not in [f["name"] for f in kept]

@@ -6,6 +6,7 @@ a refusal from it rolls the transaction back and is shown on the page.
 
 import re
 import secrets
+from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -35,7 +36,18 @@ blp = Blueprint("staff", __name__, url_prefix="/staff")
 serve_signed_pages(blp)
 
 # The queue's filters, as the API's GET /tasks names them.
-FILTERS = ("queue", "category", "department", "status", "overdue", "street", "q")
+FILTERS = (
+    "queue",
+    "category",
+    "department",
+    "status",
+    "overdue",
+    "due_before",
+    "street",
+    "q",
+    "near",
+    "within_m",
+)
 QUEUE_ARGS = (*FILTERS, "sort")
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TASKS_PER_PAGE = 25
@@ -52,7 +64,16 @@ def queue():
 
 
 def _queue_args(source) -> dict:
-    return {k: v for k in QUEUE_ARGS if (v := source.get(k, "").strip())}
+    """The filters of a query or form, as the API names and reads them."""
+    wanted = {k: v for k in QUEUE_ARGS if (v := source.get(k, "").strip())}
+    # The form asks for a point in two boxes, which "use my position" fills; the
+    # API and saved filters keep it as `near=lat,lng`.
+    lat, lng = (source.get(k, "").strip() for k in ("lat", "lng"))
+    if lat or lng:
+        wanted["near"] = f"{lat},{lng}"
+    if "due_before" in wanted:
+        wanted["due_before"] = _aware(wanted["due_before"])
+    return wanted
 
 
 def _queue_page(wanted: dict, status=200, problem=None, save_errors=None):
@@ -69,6 +90,7 @@ def _queue_page(wanted: dict, status=200, problem=None, save_errors=None):
         items, cursor = found["items"], found["next"]
     except ValidationError as error:
         status, filter_errors = 422, error.messages
+        problem = problem or Invalid(words("error.fix_below"), errors=error.messages)
     except SuishoupaiError as error:
         roll_back(session)
         status, problem = error.status, problem or error
@@ -78,9 +100,13 @@ def _queue_page(wanted: dict, status=200, problem=None, save_errors=None):
         .where(SavedFilter.user_id == user.id)
         .order_by(SavedFilter.name)
     ).all()
+    near_lat, _, near_lng = chosen.get("near", "").partition(",")
     page = render_template(
         "staff/queue.html",
         chosen=chosen,
+        near_lat=near_lat,
+        near_lng=near_lng,
+        due_before_local=_local(chosen.get("due_before", "")),
         wanted=wanted,
         tabs=[q for q in queues.QUEUES if q in counts],
         counts=counts,
@@ -103,8 +129,35 @@ def _queue_page(wanted: dict, status=200, problem=None, save_errors=None):
 
 def _saved_link(params: dict) -> str:
     # Saved through the API, a filter may hold more than the page's fields.
-    kept = {k: str(v) for k, v in params.items() if k in QUEUE_ARGS and v is not None}
+    kept = {
+        k: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        for k, v in params.items()
+        if k in QUEUE_ARGS and v is not None
+    }
     return url_for(".queue", **kept)
+
+
+def _aware(typed: str) -> str:
+    """A moment typed on a page, read on the district's clock unless it names a zone."""
+    try:
+        moment = datetime.fromisoformat(typed)
+    except ValueError:
+        # Kept as typed, for the schema to name it at its field.
+        return typed
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=i18n.ZONE)
+    return moment.isoformat()
+
+
+def _local(kept: str) -> str:
+    """A kept moment as a date-time box shows it, on the district's clock."""
+    try:
+        moment = datetime.fromisoformat(kept)
+    except ValueError:
+        return kept
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(i18n.ZONE)
+    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def _queue_url(wanted: dict):
