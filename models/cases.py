@@ -56,10 +56,9 @@ class Case(Base):
     revision: Mapped[int] = mapped_column(default=0)
 
     reporter = relationship("User", lazy="joined")
-    photos = relationship("Photo", order_by="Photo.id", lazy="selectin")
-    timeline = relationship(
-        "TimelineEvent", order_by="TimelineEvent.id", lazy="selectin"
-    )
+    # Loaded when read: most changes to a case never show its photos or timeline.
+    photos = relationship("Photo", order_by="Photo.id", lazy="select")
+    timeline = relationship("TimelineEvent", order_by="TimelineEvent.id", lazy="select")
     open_tasks = relationship(
         "HumanTaskRow",
         primaryjoin="and_(Case.id == HumanTaskRow.case_id, "

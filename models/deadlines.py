@@ -32,7 +32,7 @@ class StageDeadline(Base):
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
 
-    case = relationship("Case", lazy="joined")
+    case = relationship("Case", lazy="select")
 
 
 class ExtensionRequest(Base):

@@ -16,8 +16,9 @@ class ProcessVersion(Base):
     process_id: Mapped[str] = mapped_column(String(120), index=True)
     version: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    spec_json: Mapped[str] = mapped_column(Text)
-    files: Mapped[dict] = mapped_column(JSON)
+    # Large and read once per process (the registry keeps the parsed spec).
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(80))
 

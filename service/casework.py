@@ -18,7 +18,6 @@ from models import (
     Department,
     HumanTaskRow,
     PendingTimerRow,
-    ProcessVersion,
     User,
 )
 from models.cases import FINAL_STATUSES
@@ -304,8 +303,8 @@ class Casework:
 
     def form(self, session: Session, task: HumanTaskRow):
         """The form of an open task, as the loop declares it or the diagram draws it."""
-        version = session.get(ProcessVersion, task.case.process_version_id)
-        drawn = self.registry.definition(version).task_form(task.element_id)
+        definition = self.registry.definition_of(session, task.case.process_version_id)
+        drawn = definition.task_form(task.element_id)
         return form_of(task.name, drawn)
 
     def save_draft(
@@ -370,12 +369,15 @@ class Casework:
     def locked_open_task(self, session, user, task_id, must_work=True) -> HumanTaskRow:
         """The task, its case locked, if it is open and this user may work it."""
         task = session.get(HumanTaskRow, task_id)
-        if task is None or not (
-            can_see_case(user, task.case) or can_work_task(user, task)
-        ):
+        if task is None:
             raise NotFound(f"no task {task_id}", task_id=task_id)
-        self.lock(session, task.case)
+        # Lock first, then read the case and the task as the lock holder sees them.
+        self._lock_row(session, task.case_id)
+        case = session.get(Case, task.case_id, populate_existing=True)
         session.refresh(task)
+        task.case = case
+        if not (can_see_case(user, case) or can_work_task(user, task)):
+            raise NotFound(f"no task {task_id}", task_id=task_id)
         if task.closed_at is not None:
             raise Conflict(
                 f"task {task_id} is no longer open",
@@ -502,16 +504,22 @@ class Casework:
     # Locks, instances and keeping the indexes in step with the engine
 
     def lock(self, session: Session, case: Case) -> None:
+        """Hold the case's row until the transaction ends, and read it afresh."""
+        self._lock_row(session, case.id)
+        session.refresh(case)
+
+    @staticmethod
+    def _lock_row(session: Session, case_id: int) -> None:
         # The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite,
         # so no two writers advance one case at once.
         session.execute(
-            update(Case).where(Case.id == case.id).values(revision=Case.revision + 1)
+            update(Case).where(Case.id == case_id).values(revision=Case.revision + 1)
         )
-        session.refresh(case)
+        Deadlines.reread_deadlines(session)
 
     def instance(self, session: Session, case: Case) -> CaseInstance:
-        version = session.get(ProcessVersion, case.process_version_id)
-        return CaseInstance.restore(self.registry.definition(version), case.instance)
+        definition = self.registry.definition_of(session, case.process_version_id)
+        return CaseInstance.restore(definition, case.instance)
 
     def sync(
         self,
@@ -531,18 +539,7 @@ class Casework:
         deadlines = Deadlines.load(session, self.settings)
         ready = {task.engine_id: task for task in instance.human_tasks()}
         self._sync_tasks(deadlines, instance, case, ready, now, finished_task, outcome)
-        session.query(PendingTimerRow).filter(
-            PendingTimerRow.case_id == case.id
-        ).delete()
-        for timer in instance.pending_timers():
-            session.add(
-                PendingTimerRow(
-                    case_id=case.id,
-                    engine_id=timer.engine_id,
-                    element_id=timer.element_id,
-                    due_at=timer.due_at,
-                )
-            )
+        self._sync_timers(session, case, instance)
 
         case.status = _status(instance, ready.values(), case.status)
         if case.status != previous_status:
@@ -583,6 +580,28 @@ class Casework:
                 session.add(
                     self._task_row(deadlines, instance, case, engine_id, task, now)
                 )
+
+    @staticmethod
+    def _sync_timers(session, case, instance) -> None:
+        waiting = {timer.engine_id: timer for timer in instance.pending_timers()}
+        rows = session.scalars(
+            select(PendingTimerRow).where(PendingTimerRow.case_id == case.id)
+        )
+        for row in rows:
+            timer = waiting.pop(row.engine_id, None)
+            if timer is None:
+                session.delete(row)
+            else:
+                row.due_at = timer.due_at
+        for timer in waiting.values():
+            session.add(
+                PendingTimerRow(
+                    case_id=case.id,
+                    engine_id=timer.engine_id,
+                    element_id=timer.element_id,
+                    due_at=timer.due_at,
+                )
+            )
 
     def _task_row(self, deadlines, instance, case, engine_id, task, now):
         """A new open task: who may work it and by when, from lanes or as drawn."""

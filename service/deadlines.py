@@ -4,10 +4,10 @@ The deadline of a stage is the service's own, kept in `stage_deadlines` and chec
 its indexed `next_check_at`, so it holds for any diagram, with timers or without.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models import CalendarDay, Case, Category, StageDeadline
@@ -15,21 +15,32 @@ from service.calendar import WorkingCalendar
 from service.policy import GroupingRule, Policy, StageLimit
 from service.settings import Settings
 
+_LOADED = "suishoupai.deadlines"
+LIMIT_COLUMNS = (
+    Category.code,
+    Category.triage_hours,
+    Category.triage_unit,
+    Category.handling_hours,
+    Category.handling_unit,
+    Category.confirm_hours,
+    Category.confirm_unit,
+)
 # The stages whose lateness escalates; confirming is timed for reports only.
 ESCALATING = ("triage", "handling")
 TIMED = ("triage", "handling", "confirming")
 
 
 def working_calendar(session: Session, settings: Settings) -> WorkingCalendar:
-    local = {row.day: row.workday for row in session.scalars(select(CalendarDay))}
+    local = dict(session.execute(select(CalendarDay.day, CalendarDay.workday)).all())
     return WorkingCalendar(
         day_start=settings.workday_start, day_end=settings.workday_end, local_days=local
     )
 
 
 def current_policy(session: Session, settings: Settings) -> Policy:
+    # Plain rows: the limits are all a policy reads of a category.
     return Policy.from_categories(
-        session.scalars(select(Category)).all(),
+        session.execute(select(*LIMIT_COLUMNS)).all(),
         supervision_factor=settings.supervision_factor,
         supervision_on_return=settings.supervision_on_return,
         grouping=GroupingRule(
@@ -47,14 +58,42 @@ class Deadlines:
     session: Session
     calendar: WorkingCalendar
     policy: Policy
+    # The open deadline of each case read or changed here, by case id.
+    _open: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> "Deadlines":
-        return cls(
-            session,
-            working_calendar(session, settings),
-            current_policy(session, settings),
-        )
+        """The deadlines of this session; the rules are read once per transaction."""
+        loaded = session.info.get(_LOADED)
+        if loaded is None:
+            loaded = cls(
+                session,
+                working_calendar(session, settings),
+                current_policy(session, settings),
+            )
+            session.info[_LOADED] = loaded
+        return loaded
+
+    @classmethod
+    def under(cls, session: Session, rules: "Deadlines") -> "Deadlines":
+        """The deadlines of this session under rules read earlier (a sweep reads
+        them once for all the cases it visits)."""
+        loaded = cls(session, rules.calendar, rules.policy)
+        session.info[_LOADED] = loaded
+        return loaded
+
+    @staticmethod
+    def forget(session: Session) -> None:
+        """Read the rules afresh: a new transaction may see categories or calendar
+        days that others changed."""
+        session.info.pop(_LOADED, None)
+
+    @staticmethod
+    def reread_deadlines(session: Session) -> None:
+        """Read deadline rows afresh: a newly locked case may have moved on."""
+        loaded = session.info.get(_LOADED)
+        if loaded is not None:
+            loaded._open.clear()
 
     def open_stage(self, case: Case, stage: str, now: datetime) -> StageDeadline | None:
         if stage not in TIMED:
@@ -75,15 +114,20 @@ class Deadlines:
             next_check_at=due if stage in ESCALATING else None,
         )
         self.session.add(deadline)
+        self._open[case.id] = deadline
         return deadline
 
     def open_deadline(self, case: Case) -> StageDeadline | None:
-        return self.session.scalar(
-            select(StageDeadline)
-            .where(StageDeadline.case_id == case.id, StageDeadline.closed_at.is_(None))
-            .order_by(StageDeadline.id.desc())
-            .limit(1)
-        )
+        if case.id not in self._open:
+            self._open[case.id] = self.session.scalar(
+                select(StageDeadline)
+                .where(
+                    StageDeadline.case_id == case.id, StageDeadline.closed_at.is_(None)
+                )
+                .order_by(StageDeadline.id.desc())
+                .limit(1)
+            )
+        return self._open[case.id]
 
     def close_stage(self, case: Case, now: datetime) -> StageDeadline | None:
         deadline = self.open_deadline(case)
@@ -93,6 +137,7 @@ class Deadlines:
             self.resume(deadline, now)
         deadline.closed_at = now
         deadline.next_check_at = None
+        self._open[case.id] = None
         return deadline
 
     def pause(self, deadline: StageDeadline, now: datetime) -> None:
@@ -164,3 +209,16 @@ class Deadlines:
             deadline.next_check_at = deadline.supervise_at
         else:
             deadline.next_check_at = None
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    Deadlines.forget(session)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_rules(session: Session, _context) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, Category | CalendarDay) for row in changed):
+        Deadlines.forget(session)

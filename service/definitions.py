@@ -158,6 +158,17 @@ class DefinitionRegistry:
             raise NotFound(f"{process_id} has no version {number}")
         return version
 
+    def definition_of(self, session: Session, version_id: int) -> ProcessDefinition:
+        """The parsed definition of a version id, read from the database only once."""
+        with self._lock:
+            parsed = self._parsed.get(version_id)
+        if parsed is not None:
+            return parsed
+        version = session.get(ProcessVersion, version_id)
+        if version is None:
+            raise NotFound(f"no process version {version_id}")
+        return self.definition(version)
+
     def definition(self, version: ProcessVersion) -> ProcessDefinition:
         with self._lock:
             parsed = self._parsed.get(version.id)
