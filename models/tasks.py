@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -14,7 +14,14 @@ class HumanTaskRow(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_open_queue", "closed_at", "lane", "department_code"),
-        Index("ix_human_tasks_open_due", "closed_at", "due_at"),
+        # Open tasks in queue order: a page reads the first rows it needs and stops.
+        Index(
+            "ix_human_tasks_open_by_due",
+            "due_at",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,7 +41,8 @@ class HumanTaskRow(Base):
     # Named people who may work it, as ",name,name," (camunda:candidateUsers).
     candidate_users: Mapped[str | None] = mapped_column(String(500))
 
-    case = relationship("Case", lazy="joined")
+    # A task is read with its case already in the session, or joined by the queue.
+    case = relationship("Case", lazy="select")
     assignee = relationship("User", lazy="joined")
 
 

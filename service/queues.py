@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import Session, contains_eager, defer, lazyload
 
 from models import Case, HumanTaskRow, User
 from service.ladder_rules import distance_m
@@ -20,6 +20,10 @@ from workflows.clock import clock
 from workflows.errors import Forbidden, Invalid
 
 QUEUES = ("mine", "available", "department", "all")
+# A queue shows each task's case from the join it filters on, without the engine state.
+_SHOWN_CASE = contains_eager(HumanTaskRow.case).options(
+    defer(Case.instance), lazyload(Case.reporter)
+)
 SORTS = ("due", "priority", "age")
 METRES_PER_DEGREE = 111_320
 
@@ -80,11 +84,16 @@ def scope(user: User, queue: str):
 def page(session: Session, user: User, wanted: QueueQuery) -> dict:
     """One page of a queue and the cursor of the next, if there is more."""
     query = _filtered(scope(user, wanted.queue), wanted)
-    if wanted.after:
-        query = query.where(_after(wanted.sort, _decode(wanted.after)))
-    items = session.scalars(
-        query.order_by(*_order(wanted.sort)).limit(wanted.limit + 1)
-    ).all()
+    parts = _after(wanted.sort, _decode(wanted.after)) if wanted.after else (None,)
+    items = []
+    for after in parts:
+        missing = wanted.limit + 1 - len(items)
+        if missing <= 0:
+            break
+        part = query if after is None else query.where(after)
+        items += session.scalars(
+            part.options(_SHOWN_CASE).order_by(*_order(wanted.sort)).limit(missing)
+        ).all()
     more = len(items) > wanted.limit
     items = items[: wanted.limit]
     cursor = _encode(wanted.sort, items[-1]) if more else None
@@ -178,37 +187,41 @@ def _decode(cursor: str) -> list:
         raise _bad_cursor() from error
 
 
-def _after(sort: str, key: list):
-    """Tasks that sort after the one the cursor names, in the same order."""
+def _after(sort: str, key: list) -> tuple:
+    """Tasks that sort after the one the cursor names, in the same order.
+
+    Given as conditions read one after another, each an index range of its own.
+    """
     if not key or key[0] != sort:
         raise _bad_cursor()
     try:
         if sort == "priority":
             level, created, task_id = key[1], datetime.fromisoformat(key[2]), key[3]
-            return or_(
-                Case.escalation_level < level,
-                and_(Case.escalation_level == level, Case.created_at > created),
-                and_(
-                    Case.escalation_level == level,
-                    Case.created_at == created,
-                    HumanTaskRow.id > task_id,
+            return (
+                or_(
+                    Case.escalation_level < level,
+                    and_(Case.escalation_level == level, Case.created_at > created),
+                    and_(
+                        Case.escalation_level == level,
+                        Case.created_at == created,
+                        HumanTaskRow.id > task_id,
+                    ),
                 ),
             )
         if sort == "age":
             created, task_id = datetime.fromisoformat(key[1]), key[2]
-            return or_(
-                Case.created_at > created,
-                and_(Case.created_at == created, HumanTaskRow.id > task_id),
+            return (
+                tuple_(Case.created_at, HumanTaskRow.id) > tuple_(created, task_id),
             )
         due, task_id = key[1], key[2]
     except (IndexError, TypeError, ValueError) as error:
         raise _bad_cursor() from error
     if due is None:
-        return and_(HumanTaskRow.due_at.is_(None), HumanTaskRow.id > task_id)
+        return (and_(HumanTaskRow.due_at.is_(None), HumanTaskRow.id > task_id),)
+    # Tasks due later, then those with no due time (they sort last).
     due = datetime.fromisoformat(due)
-    return or_(
-        HumanTaskRow.due_at > due,
-        and_(HumanTaskRow.due_at == due, HumanTaskRow.id > task_id),
+    return (
+        tuple_(HumanTaskRow.due_at, HumanTaskRow.id) > tuple_(due, task_id),
         HumanTaskRow.due_at.is_(None),
     )
 
