@@ -104,6 +104,15 @@ MESSAGES = {
         "task.closed": "此任务已结束（{outcome}）。",
         "task.cannot_work": "您可以查看此任务，但不能办理。",
         "task.back": "返回队列",
+        "handover.title": "改派 / 转交",
+        "handover.explain_assign": "改派：把任务交给能办理它的人"
+        "（督办人员可改派任何任务，分拣人员可改派分拣任务）。",
+        "handover.explain_delegate": "转交：把您正在办理的任务交给能办理它的同事。",
+        "handover.user": "交给（用户名）",
+        "handover.assign": "改派",
+        "handover.delegate": "转交同事",
+        "handover.assigned": "任务已改派给 {name}。",
+        "handover.delegated": "任务已转交给 {name}。",
         "case.title": "工单 {number}",
         "case.status": "状态",
         "case.category": "类别",
@@ -216,6 +225,7 @@ MESSAGES = {
         "field.address": "地址",
         "field.street": "街道",
         "field.name": "名称",
+        "field.user": "用户",
         "field.near": "位置",
         "field.within_m": "范围",
         "field.due_before": "期限早于",
@@ -257,6 +267,8 @@ MESSAGES = {
         "fielderror.earth": "纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间。",
         "fielderror.range": "须在 {min} 到 {max} 之间。",
         "fielderror.moment": "请填写日期和时间，如 2026-12-05 18:00。",
+        "fielderror.no_user": "没有名为“{name}”的用户。",
+        "fielderror.not_candidate": "此人的角色或部门不能办理此任务。",
     },
     "en": {
         "lang.name": "English",
@@ -355,6 +367,16 @@ MESSAGES = {
         "task.closed": "This task is closed ({outcome}).",
         "task.cannot_work": "You may see this task but not work on it.",
         "task.back": "Back to the queue",
+        "handover.title": "Reassign or delegate",
+        "handover.explain_assign": "Reassign: give the task to someone who may work "
+        "it (supervisors reassign any task, triage its own lane's).",
+        "handover.explain_delegate": "Delegate: hand the task you hold to a colleague "
+        "who may work it.",
+        "handover.user": "To (user name)",
+        "handover.assign": "Reassign",
+        "handover.delegate": "Delegate",
+        "handover.assigned": "The task is reassigned to {name}.",
+        "handover.delegated": "The task is delegated to {name}.",
         "case.title": "Case {number}",
         "case.status": "Status",
         "case.category": "Category",
@@ -472,6 +494,7 @@ MESSAGES = {
         "field.address": "Address",
         "field.street": "Street",
         "field.name": "Name",
+        "field.user": "User",
         "field.near": "Point",
         "field.within_m": "Within",
         "field.due_before": "Due before",
@@ -514,6 +537,8 @@ MESSAGES = {
         "to 180.",
         "fielderror.range": "Between {min} and {max}.",
         "fielderror.moment": "Give a date and time, e.g. 2026-12-05 18:00.",
+        "fielderror.no_user": "There is no user “{name}”.",
+        "fielderror.not_candidate": "Their role or department may not work this task.",
     },
 }
 
@@ -539,6 +564,8 @@ FIELD_ERRORS = [
         "range",
     ),
     (re.compile(r"Not a valid (aware )?datetime"), "moment"),
+    (re.compile(r"^no user '(?P<name>.*)'$"), "no_user"),
+    (re.compile(r"not of this task's role or department"), "not_candidate"),
 ]
 
 

@@ -70,6 +70,18 @@ def field_error(page_text: str, element_id: str) -> str:
 URGENT = "shared-bikes"
 
 
+def dispatched(service, **form) -> str:
+    """A new case of shared bikes, dispatched to the traffic police."""
+    number = report(service, category=URGENT, **form)
+    office = service.as_("office")
+    triage = office.task_of(number, "triage")
+    done = office.complete(
+        triage["id"], decision="dispatch", category=URGENT, department="traffic-police"
+    )
+    assert done.status_code == 200, done.text
+    return number
+
+
 def typed(moment: datetime) -> str:
     """A moment as a date-time box sends it: district time, to the minute."""
     return moment.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
@@ -77,6 +89,10 @@ def typed(moment: datetime) -> str:
 
 def read_typed(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+def actions(service, number) -> list[str]:
+    return [e["action"] for e in service.as_("supervisor").case(number)["timeline"]]
 
 
 # Signing in
@@ -422,6 +438,91 @@ def test_an_upload_too_large_is_refused_with_a_page(tmp_path):
 
     assert answer.status_code == 413
     assert "text/html" in answer.headers["Content-Type"]
+
+
+# Reassigning and delegating
+
+
+def test_triage_reassigns_a_triage_task_to_a_colleague(service):
+    number = report(service)
+    task = service.as_("office").task_of(number, "triage")
+    path = f"/staff/tasks/{task['id']}"
+    office = signed_in(service, "office", headers={"Accept-Language": "en"})
+
+    shown = office.get(path)
+    assigned = office.post(f"{path}/assign", {"user": "office-2"})
+
+    assert 'id="form-handover"' in shown.text and 'id="reassign"' in shown.text
+    assert '<option value="office-2">' in shown.text
+    assert assigned.status_code == 200 and assigned.url.endswith(path)
+    assert "reassigned to office-2" in assigned.text
+    assert 'data-assignee="office-2"' in assigned.text
+    assert service.as_("supervisor").task_of(number, "triage", "all")["assignee"] == (
+        "office-2"
+    )
+    assert actions(service, number)[-1] == "assigned"
+
+
+def test_a_supervisor_reassigns_to_a_liaison_who_delegates_it(service):
+    service.add_user("traffic-liaison-2", "handler", "traffic-police")
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    path = f"/staff/tasks/{task['id']}"
+    supervisor = signed_in(service, "supervisor")
+    supervisor.get(path)
+
+    assigned = supervisor.post(f"{path}/assign", {"user": "traffic-liaison"})
+    liaison = signed_in(service, "traffic-liaison")
+    held = liaison.get(path)
+    delegated = liaison.post(f"{path}/delegate", {"user": "traffic-liaison-2"})
+
+    assert 'data-assignee="traffic-liaison"' in assigned.text
+    assert "任务已改派给 traffic-liaison" in assigned.text
+    assert 'id="delegate"' in held.text and 'id="reassign"' not in held.text
+    assert '<option value="traffic-liaison-2">' in held.text
+    assert delegated.status_code == 200
+    assert 'data-assignee="traffic-liaison-2"' in delegated.text
+    assert "任务已转交给 traffic-liaison-2" in delegated.text
+    assert 'data-action="delegated"' in delegated.text
+    assert actions(service, number)[-2:] == ["assigned", "delegated"]
+
+
+def test_reassigning_without_permission_or_to_a_stranger_is_explained(service):
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    path = f"/staff/tasks/{task['id']}"
+    office = signed_in(service, "office", headers={"Accept-Language": "en"})
+    supervisor = signed_in(service, "supervisor", headers={"Accept-Language": "en"})
+    supervisor.get(path)
+
+    shown = office.get(path)
+    refused = office.post(f"{path}/assign", {"user": "traffic-liaison"})
+    not_held = office.post(f"{path}/delegate", {"user": "traffic-liaison"})
+    unknown = supervisor.post(f"{path}/assign", {"user": "nobody-here"})
+    elsewhere = supervisor.post(f"{path}/assign", {"user": "water-liaison"})
+    blank = supervisor.post(f"{path}/assign", {"user": ""})
+
+    assert 'id="form-handover"' not in shown.text
+    assert refused.status_code == 403 and not_held.status_code == 403
+    assert 'data-status="403"' in refused.text
+    assert "reassigning this task needs a supervisor" in refused.text
+    assert unknown.status_code == 422
+    assert field_error(unknown.text, "error-handover-user") == (
+        "There is no user “nobody-here”."
+    )
+    assert 'value="nobody-here"' in unknown.text
+    assert re.search(r'id="handover" open', unknown.text)
+    assert elsewhere.status_code == 422
+    assert field_error(elsewhere.text, "error-handover-user") == (
+        "Their role or department may not work this task."
+    )
+    assert blank.status_code == 422
+    assert field_error(blank.text, "error-handover-user") == "Required."
+    for answer in (refused, not_held, unknown, elsewhere, blank):
+        assert "Traceback" not in answer.text
+    handle = service.as_("supervisor").task_of(number, "handle", "all")
+    assert handle["assignee"] is None
+    assert "assigned" not in actions(service, number)
 
 
 # Filters by position and due time

@@ -9,15 +9,15 @@ import secrets
 from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
-from models import Category, Department, HumanTaskRow, SavedFilter
+from models import Category, Department, HumanTaskRow, SavedFilter, User
 from models.cases import STATUSES
 from service import catalogue, i18n, queues
 from service.api import db_session, deadline_of, extension
 from service.api.tasks import queue_request
-from service.casework import PARTNERS, Completion
+from service.casework import PARTNERS, Completion, _may_reassign
 from service.database import roll_back
 from service.forms import form_of
 from service.pages.session import (
@@ -28,7 +28,12 @@ from service.pages.session import (
 )
 from service.permissions import can_see_case, can_work_task
 from service.photos import UploadedPhoto
-from service.schemas import CompletionSchema, DraftSchema, TaskQuerySchema
+from service.schemas import (
+    AssignSchema,
+    CompletionSchema,
+    DraftSchema,
+    TaskQuerySchema,
+)
 from workflows.clock import clock
 from workflows.errors import Invalid, NotFound, SuishoupaiError
 
@@ -234,6 +239,36 @@ def release(task_id):
     return _act(task_id, "release", "task.released")
 
 
+@blp.post("/tasks/<int:task_id>/assign")
+@signed_in(*STAFF_ROLES)
+def assign(task_id):
+    """Give the task to someone who may work it (supervisors; triage in its lane)."""
+    return _hand_over(task_id, delegate=False)
+
+
+@blp.post("/tasks/<int:task_id>/delegate")
+@signed_in(*STAFF_ROLES)
+def delegate(task_id):
+    """Hand the task I hold to a colleague who may work it."""
+    return _hand_over(task_id, delegate=True)
+
+
+def _hand_over(task_id: int, delegate: bool):
+    name = request.form.get("user", "").strip()
+    handing = {"how": "delegate" if delegate else "assign", "user": name}
+    try:
+        body = _checked(AssignSchema(), {"user": name} if name else {})
+        task = extension("casework").assign(
+            db_session(), page_user(), task_id, body["user"], delegate=delegate
+        )
+    except SuishoupaiError as error:
+        roll_back(db_session())
+        return _task_page(task_id, error.status, problem=error, handing=handing)
+    done = "handover.delegated" if delegate else "handover.assigned"
+    flash(_words()(done, name=task.assignee.name), "ok")
+    return redirect(url_for(".task", task_id=task_id), code=303)
+
+
 def _act(task_id: int, action: str, done: str):
     try:
         getattr(extension("casework"), action)(db_session(), page_user(), task_id)
@@ -280,6 +315,22 @@ def complete(task_id):
     return redirect(url_for(".queue"), code=303)
 
 
+# Helpers of the task page's forms
+
+
+def _checked(schema: Schema, sent: dict) -> dict:
+    """The form read by the API's schema; what does not fit is named per field."""
+    try:
+        return schema.load(sent)
+    except ValidationError as error:
+        message = _words()("error.fix_below")
+        raise Invalid(message, errors=error.messages) from error
+
+
+def _errors_of(problem) -> dict:
+    return (problem.errors if problem and problem.errors else {}) or {}
+
+
 def complete_task(task_id: int, sent: dict):
     """Check the sent form like the API does, then complete the task in-process."""
     fields = {k: v for k, v in sent.items() if v.strip()}
@@ -319,7 +370,15 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _task_page(task_id: int, status=200, problem=None, sent=None):
+def _task_page(
+    task_id: int,
+    status=200,
+    problem=None,
+    sent=None,
+    handing=None,
+):
+    """The task page; a form sent back with a problem keeps what was typed in it."""
+    # Typed into: `sent` the task's own form, `handing` a reassignment or delegation.
     session, user = db_session(), page_user()
     task = session.get(HumanTaskRow, task_id)
     if task is None or not (can_see_case(user, task.case) or can_work_task(user, task)):
@@ -337,9 +396,15 @@ def _task_page(task_id: int, status=200, problem=None, sent=None):
         open_decision = values.get("decision")
     if open_decision is None and len(form.decisions) == 1:
         open_decision = form.decisions[0].name
-    field_errors = (problem.errors if problem and problem.errors else {}) or {}
+    # A problem's fields are marked on the form that was sent, and no other.
+    field_errors = _errors_of(problem) if sent is not None else {}
 
     held_by_other = task.assignee_id not in (None, user.id)
+    is_open = task.closed_at is None
+    can_work = is_open and can_work_task(user, task) and not held_by_other
+    deadline = deadline_of(case) if case.closed_at is None else None
+    can_reassign = is_open and _may_reassign(user, task)
+    can_delegate = is_open and task.assignee_id == user.id
     known = reference()
     page = render_template(
         "staff/task.html",
@@ -357,23 +422,36 @@ def _task_page(task_id: int, status=200, problem=None, sent=None):
         open_decision=open_decision,
         field_errors=field_errors,
         problem=problem,
-        can_work=task.closed_at is None
-        and can_work_task(user, task)
-        and not held_by_other,
-        can_claim=task.closed_at is None
-        and task.assignee_id is None
-        and can_work_task(user, task),
-        can_release=task.closed_at is None
+        can_work=can_work,
+        can_claim=is_open and task.assignee_id is None and can_work_task(user, task),
+        can_release=is_open
         and task.assignee_id is not None
         and (task.assignee_id == user.id or user.role in ("admin", "supervisor")),
         held_by_other=held_by_other,
-        deadline=deadline_of(case) if case.closed_at is None else None,
+        deadline=deadline,
         overdue=task.due_at is not None and task.due_at < clock.now(),
+        can_reassign=can_reassign,
+        can_delegate=can_delegate,
+        colleagues=_colleagues(session, task) if can_reassign or can_delegate else [],
+        handing=handing or {},
+        hand_errors=_errors_of(problem) if handing is not None else {},
         idempotency_key=new_idempotency_key(),
         switch_path=url_for(".task", task_id=task.id),
         **known,
     )
     return page, status
+
+
+def _colleagues(session, task: HumanTaskRow) -> list[str]:
+    """Names of the staff who may work this task, offered when handing it over."""
+    staff = session.scalars(
+        select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.name)
+    ).all()
+    return [
+        person.name
+        for person in staff
+        if person.id != task.assignee_id and can_work_task(person, task)
+    ]
 
 
 # Helpers shared with the reporter pages
