@@ -113,6 +113,28 @@ MESSAGES = {
         "handover.delegate": "转交同事",
         "handover.assigned": "任务已改派给 {name}。",
         "handover.delegated": "任务已转交给 {name}。",
+        "extension.title": "延期申请",
+        "extension.pending_title": "待审批",
+        "extension.decided_title": "最近审批的",
+        "extension.none": "没有待审批的延期申请。",
+        "extension.state.pending": "待审批",
+        "extension.state.approved": "已同意",
+        "extension.state.refused": "未同意",
+        "extension.until": "申请延至 {until}",
+        "extension.new_due": "新期限 {until}",
+        "extension.asked_by": "{name} 于 {at} 申请",
+        "extension.decided_by": "{name} 于 {at} 审批",
+        "extension.ask": "申请延期",
+        "extension.explain": "写明理由和需要延至的日期时间（北京时间）。"
+        "审批前本阶段暂停计时，等待的时间不计入部门用时；同意后期限改为申请的时间。",
+        "extension.new_date": "延至（日期和时间）",
+        "extension.send": "提交延期申请",
+        "extension.asked": "延期申请已提交，等待分拣审批；审批前本阶段暂停计时。",
+        "extension.note": "审批意见",
+        "extension.approve": "同意延期",
+        "extension.refuse": "不同意",
+        "extension.approved": "已同意延期，新期限 {until}。",
+        "extension.refused": "已不同意延期申请。",
         "case.title": "工单 {number}",
         "case.status": "状态",
         "case.category": "类别",
@@ -226,6 +248,8 @@ MESSAGES = {
         "field.street": "街道",
         "field.name": "名称",
         "field.user": "用户",
+        "field.until": "延至",
+        "field.approve": "审批结果",
         "field.near": "位置",
         "field.within_m": "范围",
         "field.due_before": "期限早于",
@@ -267,8 +291,10 @@ MESSAGES = {
         "fielderror.earth": "纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间。",
         "fielderror.range": "须在 {min} 到 {max} 之间。",
         "fielderror.moment": "请填写日期和时间，如 2026-12-05 18:00。",
+        "fielderror.after": "须晚于当前期限 {moment}。",
         "fielderror.no_user": "没有名为“{name}”的用户。",
         "fielderror.not_candidate": "此人的角色或部门不能办理此任务。",
+        "fielderror.choice": "请选择同意或不同意。",
     },
     "en": {
         "lang.name": "English",
@@ -377,6 +403,31 @@ MESSAGES = {
         "handover.delegate": "Delegate",
         "handover.assigned": "The task is reassigned to {name}.",
         "handover.delegated": "The task is delegated to {name}.",
+        "extension.title": "Extension requests",
+        "extension.pending_title": "Waiting for a decision",
+        "extension.decided_title": "Recently decided",
+        "extension.none": "No extension request is waiting.",
+        "extension.state.pending": "waiting",
+        "extension.state.approved": "approved",
+        "extension.state.refused": "refused",
+        "extension.until": "asked until {until}",
+        "extension.new_due": "now due {until}",
+        "extension.asked_by": "asked by {name} at {at}",
+        "extension.decided_by": "decided by {name} at {at}",
+        "extension.ask": "Ask for more time",
+        "extension.explain": "Give the reason and the date and time you need "
+        "(Beijing time). Until triage decides, the stage's clock stops and the wait "
+        "does not count against the department; if approved, the deadline moves to "
+        "that time.",
+        "extension.new_date": "Until (date and time)",
+        "extension.send": "Send the request",
+        "extension.asked": "Extension asked for: triage decides, and the stage's "
+        "clock stops until then.",
+        "extension.note": "Note",
+        "extension.approve": "Approve",
+        "extension.refuse": "Refuse",
+        "extension.approved": "Extension approved: now due {until}.",
+        "extension.refused": "Extension refused.",
         "case.title": "Case {number}",
         "case.status": "Status",
         "case.category": "Category",
@@ -495,6 +546,8 @@ MESSAGES = {
         "field.street": "Street",
         "field.name": "Name",
         "field.user": "User",
+        "field.until": "Until",
+        "field.approve": "Decision",
         "field.near": "Point",
         "field.within_m": "Within",
         "field.due_before": "Due before",
@@ -537,8 +590,10 @@ MESSAGES = {
         "to 180.",
         "fielderror.range": "Between {min} and {max}.",
         "fielderror.moment": "Give a date and time, e.g. 2026-12-05 18:00.",
+        "fielderror.after": "Must be after the current deadline, {moment}.",
         "fielderror.no_user": "There is no user “{name}”.",
         "fielderror.not_candidate": "Their role or department may not work this task.",
+        "fielderror.choice": "Choose approve or refuse.",
     },
 }
 
@@ -564,8 +619,10 @@ FIELD_ERRORS = [
         "range",
     ),
     (re.compile(r"Not a valid (aware )?datetime"), "moment"),
+    (re.compile(r"^after (?P<moment>\d{4}-\S+)$"), "after"),
     (re.compile(r"^no user '(?P<name>.*)'$"), "no_user"),
     (re.compile(r"not of this task's role or department"), "not_candidate"),
+    (re.compile(r"Not a valid boolean"), "choice"),
 ]
 
 
@@ -629,12 +686,17 @@ class Words:
         for pattern, key in FIELD_ERRORS:
             found = pattern.search(message)
             if found:
-                return self(f"fielderror.{key}", **found.groupdict())
+                values = found.groupdict()
+                if "moment" in values:
+                    values["moment"] = self.when(values["moment"])
+                return self(f"fielderror.{key}", **values)
         return message
 
     @staticmethod
-    def when(moment: datetime | None) -> str:
-        """A moment on the district's clock, to the minute."""
+    def when(moment: datetime | str | None) -> str:
+        """A moment, or its ISO text, on the district's clock to the minute."""
         if moment is None:
             return ""
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
         return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")

@@ -82,6 +82,10 @@ def dispatched(service, **form) -> str:
     return number
 
 
+def service_now(service) -> datetime:
+    return datetime.fromisoformat(service.advance_clock(0)["now"])
+
+
 def typed(moment: datetime) -> str:
     """A moment as a date-time box sends it: district time, to the minute."""
     return moment.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
@@ -89,6 +93,13 @@ def typed(moment: datetime) -> str:
 
 def read_typed(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+def pending_request(service, number) -> dict:
+    listed = service.as_("office").get("/api/v1/extensions?pending=true").json()
+    found = [r for r in listed if r["case_number"] == number]
+    assert len(found) == 1, listed
+    return found[0]
 
 
 def actions(service, number) -> list[str]:
@@ -438,6 +449,141 @@ def test_an_upload_too_large_is_refused_with_a_page(tmp_path):
 
     assert answer.status_code == 413
     assert "text/html" in answer.headers["Content-Type"]
+
+
+# Extensions (延期)
+
+
+def test_an_approved_extension_moves_the_deadline_and_shows_on_the_timeline(service):
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    path = f"/staff/tasks/{task['id']}"
+    liaison = signed_in(service, "traffic-liaison", headers={"Accept-Language": "en"})
+    shown = liaison.get(path)
+    until = typed(service_now(service) + timedelta(days=2))
+
+    asked = liaison.post(
+        f"{path}/extension",
+        {"reason": "Waiting for the operator's truck", "until": until},
+    )
+    paused = service.as_("supervisor").case(number)["deadline"]["paused"]
+    request_id = pending_request(service, number)["id"]
+    office = signed_in(service, "office", headers={"Accept-Language": "en"})
+    waiting = office.get(path)
+    approved = office.post(
+        f"/staff/extensions/{request_id}/decision",
+        {"approve": "true", "note": "Granted", "task_id": str(task["id"])},
+    )
+
+    assert 'id="form-extension"' in shown.text
+    assert asked.status_code == 200 and asked.url.endswith(path)
+    assert "Extension asked for" in asked.text
+    assert f'id="extension-{request_id}" data-state="pending"' in asked.text
+    assert 'id="form-extension"' not in asked.text
+    assert paused is True
+    assert f'id="approve-{request_id}"' in waiting.text
+    assert approved.status_code == 200 and approved.url.endswith(path)
+    assert f'id="extension-{request_id}" data-state="approved"' in approved.text
+    new_due = read_typed(until).strftime("%Y-%m-%d %H:%M")
+    assert f"now due {new_due}" in approved.text
+    assert 'data-action="extension_approved"' in approved.text
+    deadline = service.as_("supervisor").case(number)["deadline"]
+    assert datetime.fromisoformat(deadline["due_at"]) == read_typed(until)
+    assert deadline["paused"] is False
+    asked_and_approved = ["extension_requested", "extension_approved"]
+    assert actions(service, number)[-2:] == asked_and_approved
+
+
+def test_a_refused_extension_is_decided_from_the_list_with_a_note(service):
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    path = f"/staff/tasks/{task['id']}"
+    liaison = signed_in(service, "traffic-liaison")
+    liaison.get(path)
+    until = typed(service_now(service) + timedelta(days=3))
+    liaison.post(f"{path}/extension", {"reason": "路面需要封闭施工", "until": until})
+    request_id = pending_request(service, number)["id"]
+    office = signed_in(service, "office")
+
+    queue = office.get("/staff/")
+    listed = office.get("/staff/extensions")
+    refused = office.post(
+        f"/staff/extensions/{request_id}/decision",
+        {"approve": "false", "note": "四小时内可以处理完"},
+    )
+    seen_by_liaison = liaison.get(path)
+
+    assert int(re.search(r'data-pending="(\d+)"', queue.text).group(1)) >= 1
+    assert f'id="extension-{request_id}" data-state="pending"' in listed.text
+    assert f'href="{path}" class="case-link">{number}<' in listed.text
+    assert refused.status_code == 200 and refused.url.endswith("/staff/extensions")
+    assert "已不同意延期申请" in refused.text
+    assert f'id="extension-{request_id}" data-state="refused"' in refused.text
+    assert f'id="approve-{request_id}"' not in refused.text
+    assert "四小时内可以处理完" in seen_by_liaison.text
+    assert f'id="extension-{request_id}" data-state="refused"' in seen_by_liaison.text
+    assert 'id="form-extension"' in seen_by_liaison.text
+    deadline = service.as_("supervisor").case(number)["deadline"]
+    assert datetime.fromisoformat(deadline["due_at"]) < read_typed(until)
+    assert actions(service, number)[-1] == "extension_refused"
+
+
+def test_an_extension_that_does_not_fit_is_named_per_field_and_keeps_the_form(
+    service,
+):
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    path = f"/staff/tasks/{task['id']}"
+    liaison = signed_in(service, "traffic-liaison", headers={"Accept-Language": "en"})
+    liaison.get(path)
+    too_soon = typed(service_now(service) + timedelta(hours=1))
+
+    early = liaison.post(f"{path}/extension", {"reason": "Rain", "until": too_soon})
+    empty = liaison.post(f"{path}/extension", {"reason": "  ", "until": "someday"})
+
+    assert early.status_code == 422
+    assert field_error(early.text, "error-extension-until").startswith(
+        "Must be after the current deadline"
+    )
+    assert re.search(r'id="ask-time" open', early.text)
+    assert f'value="{too_soon}"' in early.text and ">Rain</textarea>" in early.text
+    assert empty.status_code == 422
+    assert field_error(empty.text, "error-extension-reason") == "Required."
+    assert field_error(empty.text, "error-extension-until") == (
+        "Give a date and time, e.g. 2026-12-05 18:00."
+    )
+    assert "Traceback" not in early.text + empty.text
+    assert "extension_requested" not in actions(service, number)
+    assert service.as_("supervisor").case(number)["deadline"]["paused"] is False
+
+
+def test_only_triage_and_supervisors_decide_an_extension(service):
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    path = f"/staff/tasks/{task['id']}"
+    liaison = signed_in(service, "traffic-liaison", headers={"Accept-Language": "en"})
+    liaison.get(path)
+    until = typed(service_now(service) + timedelta(days=2))
+    asked = liaison.post(f"{path}/extension", {"reason": "Parts", "until": until})
+    request_id = pending_request(service, number)["id"]
+
+    own = liaison.post(
+        f"/staff/extensions/{request_id}/decision",
+        {"approve": "true", "task_id": str(task["id"])},
+    )
+    office = signed_in(service, "office", headers={"Accept-Language": "en"})
+    office.get("/staff/extensions")
+    undecided = office.post(f"/staff/extensions/{request_id}/decision", {"note": "?"})
+
+    assert f'id="approve-{request_id}"' not in asked.text
+    assert own.status_code == 403
+    assert 'data-status="403"' in own.text and "Not allowed" in own.text
+    assert undecided.status_code == 422
+    assert field_error(undecided.text, f"error-decide-{request_id}-approve") == (
+        "Decision: Required."
+    )
+    assert ">?</textarea>" in undecided.text
+    assert pending_request(service, number)["decided_at"] is None
 
 
 # Reassigning and delegating

@@ -1,4 +1,5 @@
-"""Staff pages: the task queue with filters and counts, and one task with its case.
+"""Staff pages: the task queue with filters and counts, one task with its case, and
+the extension requests (延期) waiting for triage.
 
 Each page calls the domain layer in-process, inside the request's transaction;
 a refusal from it rolls the transaction back and is shown on the page.
@@ -10,15 +11,25 @@ from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import Category, Department, HumanTaskRow, SavedFilter, User
+from models import (
+    Case,
+    Category,
+    Department,
+    ExtensionRequest,
+    HumanTaskRow,
+    SavedFilter,
+    User,
+)
 from models.cases import STATUSES
 from service import catalogue, i18n, queues
 from service.api import db_session, deadline_of, extension
+from service.api.cases import visible_cases
 from service.api.tasks import queue_request
 from service.casework import PARTNERS, Completion, _may_reassign
 from service.database import roll_back
+from service.extensions import DECIDERS
 from service.forms import form_of
 from service.pages.session import (
     STAFF_ROLES,
@@ -32,6 +43,8 @@ from service.schemas import (
     AssignSchema,
     CompletionSchema,
     DraftSchema,
+    ExtensionDecisionSchema,
+    ExtensionRequestSchema,
     TaskQuerySchema,
 )
 from workflows.clock import clock
@@ -56,6 +69,7 @@ FILTERS = (
 QUEUE_ARGS = (*FILTERS, "sort")
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TASKS_PER_PAGE = 25
+DECIDED_SHOWN = 20
 
 
 # The queue
@@ -112,6 +126,7 @@ def _queue_page(wanted: dict, status=200, problem=None, save_errors=None):
         near_lat=near_lat,
         near_lng=near_lng,
         due_before_local=_local(chosen.get("due_before", "")),
+        pending_extensions=_pending_count(session, user),
         wanted=wanted,
         tabs=[q for q in queues.QUEUES if q in counts],
         counts=counts,
@@ -315,7 +330,122 @@ def complete(task_id):
     return redirect(url_for(".queue"), code=303)
 
 
-# Helpers of the task page's forms
+# Extensions (延期)
+
+
+@blp.post("/tasks/<int:task_id>/extension")
+@signed_in(*STAFF_ROLES)
+def ask_for_time(task_id):
+    """Ask for more time on a handling task; its clock stops until triage decides."""
+    asked = {k: request.form.get(k, "").strip() for k in ("reason", "until")}
+    try:
+        typed = {"reason": asked["reason"], "until": _aware(asked["until"])}
+        body = _checked(ExtensionRequestSchema(), {k: v for k, v in typed.items() if v})
+        extension("extension_requests").request(
+            db_session(), page_user(), task_id, body["reason"], body["until"]
+        )
+    except SuishoupaiError as error:
+        roll_back(db_session())
+        return _task_page(task_id, error.status, problem=error, asked=asked)
+    flash(_words()("extension.asked"), "ok")
+    return redirect(url_for(".task", task_id=task_id), code=303)
+
+
+@blp.get("/extensions")
+@signed_in(*STAFF_ROLES)
+def extensions():
+    """Extension requests waiting for a decision, and the latest decided."""
+    return _extensions_page()
+
+
+@blp.post("/extensions/<int:request_id>/decision")
+@signed_in(*STAFF_ROLES)
+def decide_extension(request_id):
+    """Approve (the deadline moves to the date asked) or refuse, with a note."""
+    deciding = {
+        "id": request_id,
+        "approve": request.form.get("approve", ""),
+        "note": request.form.get("note", "").strip(),
+    }
+    # Sent from a task page, the answer goes back to that page.
+    back = request.form.get("task_id", type=int)
+    try:
+        sent = {k: deciding[k] for k in ("approve", "note") if deciding[k]}
+        body = _checked(ExtensionDecisionSchema(), sent)
+        decided = extension("extension_requests").decide(
+            db_session(), page_user(), request_id, body["approve"], body.get("note")
+        )
+    except SuishoupaiError as error:
+        roll_back(db_session())
+        if back is not None:
+            return _task_page(back, error.status, problem=error, deciding=deciding)
+        return _extensions_page(error.status, problem=error, deciding=deciding)
+    words = _words()
+    if decided.approved:
+        flash(words("extension.approved", until=words.when(decided.until)), "ok")
+    else:
+        flash(words("extension.refused"), "ok")
+    if back is not None:
+        return redirect(url_for(".task", task_id=back), code=303)
+    return redirect(url_for(".extensions"), code=303)
+
+
+def _extensions_page(status=200, problem=None, deciding=None):
+    session, user = db_session(), page_user()
+    seen = _requests_seen_by(user)
+    pending = session.scalars(
+        seen.where(ExtensionRequest.decided_at.is_(None)).order_by(
+            ExtensionRequest.requested_at, ExtensionRequest.id
+        )
+    ).all()
+    decided = session.scalars(
+        seen.where(ExtensionRequest.decided_at.is_not(None))
+        .order_by(ExtensionRequest.decided_at.desc(), ExtensionRequest.id.desc())
+        .limit(DECIDED_SHOWN)
+    ).all()
+    shown = [*pending, *decided]
+    task_of_case = _task_links(session, {r.case_id for r in shown})
+    page = render_template(
+        "staff/extensions.html",
+        pending=pending,
+        decided=decided,
+        links={
+            r.id: url_for(".task", task_id=task_of_case[r.case_id])
+            for r in shown
+            if r.case_id in task_of_case
+        },
+        can_decide=user.role in DECIDERS,
+        deciding=deciding or {},
+        decide_errors=_errors_of(problem) if deciding else {},
+        problem=problem,
+    )
+    return page, status
+
+
+def _requests_seen_by(user: User):
+    cases = visible_cases(user).with_only_columns(Case.id)
+    return select(ExtensionRequest).where(ExtensionRequest.case_id.in_(cases))
+
+
+def _pending_count(session, user: User) -> int:
+    seen = _requests_seen_by(user).where(ExtensionRequest.decided_at.is_(None))
+    return session.scalar(select(func.count()).select_from(seen.subquery()))
+
+
+def _task_links(session, case_ids: set[int]) -> dict[int, int]:
+    """For each case, the task page to open: its open task, else its latest."""
+    rows = session.execute(
+        select(HumanTaskRow.case_id, HumanTaskRow.id, HumanTaskRow.closed_at)
+        .where(HumanTaskRow.case_id.in_(case_ids))
+        .order_by(HumanTaskRow.id)
+    ).all()
+    links, open_cases = {}, set()
+    for case_id, task_id, closed_at in rows:
+        if closed_at is None or case_id not in open_cases:
+            links[case_id] = task_id
+        if closed_at is None:
+            open_cases.add(case_id)
+    return links
 
 
 def _checked(schema: Schema, sent: dict) -> dict:
@@ -375,10 +505,13 @@ def _task_page(
     status=200,
     problem=None,
     sent=None,
+    asked=None,
     handing=None,
+    deciding=None,
 ):
     """The task page; a form sent back with a problem keeps what was typed in it."""
-    # Typed into: `sent` the task's own form, `handing` a reassignment or delegation.
+    # Typed into: `sent` the task's own form, `asked` the extension request,
+    # `handing` a reassignment or delegation, `deciding` an extension decision.
     session, user = db_session(), page_user()
     task = session.get(HumanTaskRow, task_id)
     if task is None or not (can_see_case(user, task.case) or can_work_task(user, task)):
@@ -403,6 +536,12 @@ def _task_page(
     is_open = task.closed_at is None
     can_work = is_open and can_work_task(user, task) and not held_by_other
     deadline = deadline_of(case) if case.closed_at is None else None
+    asked_for_time = session.scalars(
+        select(ExtensionRequest)
+        .where(ExtensionRequest.case_id == case.id)
+        .order_by(ExtensionRequest.id.desc())
+    ).all()
+    waiting = any(r.decided_at is None for r in asked_for_time)
     can_reassign = is_open and _may_reassign(user, task)
     can_delegate = is_open and task.assignee_id == user.id
     known = reference()
@@ -430,6 +569,17 @@ def _task_page(
         held_by_other=held_by_other,
         deadline=deadline,
         overdue=task.due_at is not None and task.due_at < clock.now(),
+        extension_requests=asked_for_time,
+        can_ask_time=can_work
+        and task.name == "handle"
+        and not waiting
+        and deadline is not None
+        and deadline["stage"] == "handling",
+        asked=asked or {},
+        ask_errors=_errors_of(problem) if asked is not None else {},
+        can_decide=waiting and user.role in DECIDERS,
+        deciding=deciding or {},
+        decide_errors=_errors_of(problem) if deciding is not None else {},
         can_reassign=can_reassign,
         can_delegate=can_delegate,
         colleagues=_colleagues(session, task) if can_reassign or can_delegate else [],
