@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ExtensionRequest, User
+from models import ExtensionRequest, HumanTaskRow, User
 from service.casework import Casework
 from service.deadlines import Deadlines
 from service.ladder import Ladder
@@ -107,6 +107,7 @@ class Extensions:
                     case.escalation_level = Ladder(
                         session, deadlines.policy.grouping
                     ).level_of(case)
+            self._task_due_with(session, case, deadline)
         extension.approved = approve
         extension.decided_by = user.name
         extension.decided_at = now
@@ -121,6 +122,19 @@ class Extensions:
         )
         session.flush()
         return extension
+
+    @staticmethod
+    def _task_due_with(session, case, deadline) -> None:
+        """The handling task is due when its stage is, in queues and on pages."""
+        tasks = session.scalars(
+            select(HumanTaskRow).where(
+                HumanTaskRow.case_id == case.id,
+                HumanTaskRow.closed_at.is_(None),
+                HumanTaskRow.name == "handle",
+            )
+        )
+        for task in tasks:
+            task.due_at = deadline.due_at
 
     @staticmethod
     def _pending(session, case_id) -> ExtensionRequest | None:

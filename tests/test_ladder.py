@@ -147,6 +147,36 @@ def test_refused_extension_still_does_not_count_the_wait(own_service):
     assert [e["level"] for e in _open_escalations(service, number)] == [1]
 
 
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "refused"])
+def test_the_handling_task_is_due_when_its_decided_deadline_is(own_service, approve):
+    service = own_service
+    number = _report(service)
+    _dispatch(service, number)
+    liaison = service.as_("traffic-liaison")
+    task = liaison.task_of(number, "handle")
+    now = datetime.fromisoformat(service.advance_clock(1 * HOUR)["now"])
+    asked = liaison.post(
+        f"/api/v1/tasks/{task['id']}/extension",
+        json={
+            "reason": "Parts ordered",
+            "until": (now + timedelta(days=2)).isoformat(),
+        },
+    )
+    service.advance_clock(5 * HOUR)  # past the task's first due time, while paused
+
+    decided = service.as_("office").post(
+        f"/api/v1/extensions/{asked.json()['id']}/decision", json={"approve": approve}
+    )
+
+    assert decided.status_code == 200, decided.text
+    deadline = service.as_("supervisor").case(number)["deadline"]
+    task = liaison.task_of(number, "handle")
+    assert datetime.fromisoformat(task["due_at"]) == datetime.fromisoformat(
+        deadline["due_at"]
+    )
+    assert task["overdue"] is False
+
+
 def test_nearby_late_cases_become_one_common_problem(notified_service):
     service, receiver = notified_service
     spots = [(TIANHE[0] + 0.0004 * i, TIANHE[1]) for i in range(3)]
