@@ -32,6 +32,7 @@ from service.permissions import (
     can_see_case,
     can_work_task,
     lane_of_groups,
+    may_reassign,
 )
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
 from service.settings import Settings
@@ -334,7 +335,7 @@ class Casework:
             )
         if delegate and task.assignee_id != user.id:
             raise Forbidden("only the person holding a task delegates it")
-        if not delegate and not _may_reassign(user, task):
+        if not delegate and not may_reassign(user, task):
             raise Forbidden("reassigning this task needs a supervisor")
         if not can_work_task(assignee, task):
             raise Invalid(
@@ -686,12 +687,6 @@ def _refuse_if_held(task: HumanTaskRow, user: User) -> None:
             task_id=task.id,
             case_number=task.case.number,
         )
-
-
-def _may_reassign(user: User, task: HumanTaskRow) -> bool:
-    if user.role in ("admin", "supervisor"):
-        return True
-    return user.role == "triage" and task.lane == "triage"
 
 
 def _public(engine_data: dict) -> dict:

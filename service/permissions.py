@@ -52,3 +52,10 @@ def can_work_task(user: User, task: HumanTaskRow) -> bool:
     if user.role == "reporter":
         return task.case.reporter_id == user.id
     return True
+
+
+def may_reassign(user: User, task: HumanTaskRow) -> bool:
+    """Supervisors reassign any task; triage staff the tasks of their lane."""
+    if user.role in ("admin", "supervisor"):
+        return True
+    return user.role == "triage" and task.lane == "triage"

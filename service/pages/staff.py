@@ -27,7 +27,7 @@ from service import catalogue, i18n, queues
 from service.api import db_session, deadline_of, extension
 from service.api.cases import visible_cases
 from service.api.tasks import queue_request
-from service.casework import PARTNERS, Completion, _may_reassign
+from service.casework import PARTNERS, Completion
 from service.database import roll_back
 from service.extensions import DECIDERS
 from service.forms import form_of
@@ -37,7 +37,7 @@ from service.pages.session import (
     serve_signed_pages,
     signed_in,
 )
-from service.permissions import can_see_case, can_work_task
+from service.permissions import can_see_case, can_work_task, may_reassign
 from service.photos import UploadedPhoto
 from service.schemas import (
     AssignSchema,
@@ -542,7 +542,7 @@ def _task_page(
         .order_by(ExtensionRequest.id.desc())
     ).all()
     waiting = any(r.decided_at is None for r in asked_for_time)
-    can_reassign = is_open and _may_reassign(user, task)
+    can_reassign = is_open and may_reassign(user, task)
     can_delegate = is_open and task.assignee_id == user.id
     known = reference()
     page = render_template(
