@@ -96,6 +96,8 @@ class Settings:
     partner_urls: str = ""
     # Signs the pages' session cookies; empty: generated once, kept in the instance.
     secret_key: str = field(default="", repr=False)
+    # Cookies only over HTTPS: set wherever the pages are served over HTTPS.
+    secure_cookies: bool = False
 
     def __post_init__(self):
         instance = Path(self.instance_dir)
@@ -148,6 +150,7 @@ class Settings:
             "notify_max_attempts": _positive_int,
             "partner_urls": _partner_urls,
             "secret_key": _secret,
+            "secure_cookies": _flag,
         }
         values = {}
         for setting in fields(cls):

@@ -137,6 +137,17 @@ def test_signing_in_sets_a_signed_http_only_session_cookie(service):
     assert service.tokens["office"] not in cookie
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_behind_https_the_cookies_are_sent_over_https_only(tmp_path, backend):
+    settings = {"SUISHOUPAI_SECURE_COOKIES": "1"}
+    with running_service(tmp_path, backend, settings=settings) as service:
+        answer = Pages(service).get("/signin?lang=en")
+
+    cookies = answer.raw.headers.getlist("Set-Cookie")
+    assert {c.split("=")[0] for c in cookies} == {"suishoupai_session", "lang"}
+    assert all("; Secure" in cookie for cookie in cookies), cookies
+
+
 def test_a_reporter_lands_on_the_report_form_and_cannot_open_staff_pages(service):
     pages = Pages(service)
     pages.get("/signin")

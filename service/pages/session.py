@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     g,
     redirect,
@@ -62,6 +63,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_NAME="suishoupai_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(days=SESSION_DAYS),
     )
     for blueprint in (blp, staff.blp, reporter.blp, catalogue.blp):
@@ -188,6 +190,7 @@ def finish_page(response):
             max_age=365 * 24 * 3600,
             samesite="Lax",
             httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
     return response
 
