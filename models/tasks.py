@@ -7,20 +7,29 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 
+OPEN = text("closed_at IS NULL")
+
 
 class HumanTaskRow(Base):
     """A user task of a case; `closed_at` is set when the engine moves past it."""
 
     __tablename__ = "human_tasks"
+    # Queues read only open tasks, so their indexes hold only open tasks.
     __table_args__ = (
-        Index("ix_human_tasks_open_queue", "closed_at", "lane", "department_code"),
-        # Open tasks in queue order: a page reads the first rows it needs and stops.
+        Index(
+            "ix_human_tasks_open_by_lane",
+            "lane",
+            "department_code",
+            postgresql_where=OPEN,
+            sqlite_where=OPEN,
+        ),
+        # In queue order: a page reads the first rows it needs and stops.
         Index(
             "ix_human_tasks_open_by_due",
             "due_at",
             "id",
-            postgresql_where=text("closed_at IS NULL"),
-            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=OPEN,
+            sqlite_where=OPEN,
         ),
     )
 

@@ -84,7 +84,10 @@ def scope(user: User, queue: str):
 def page(session: Session, user: User, wanted: QueueQuery) -> dict:
     """One page of a queue and the cursor of the next, if there is more."""
     query = _filtered(scope(user, wanted.queue), wanted)
-    parts = _after(wanted.sort, _decode(wanted.after)) if wanted.after else (None,)
+    if wanted.after:
+        parts = _after(wanted.sort, _decode(wanted.after))
+    else:
+        parts = _start(wanted.sort)
     items = []
     for after in parts:
         missing = wanted.limit + 1 - len(items)
@@ -167,7 +170,15 @@ def _order(sort: str):
         return (Case.escalation_level.desc(), Case.created_at, HumanTaskRow.id)
     if sort == "age":
         return (Case.created_at, HumanTaskRow.id)
-    return (HumanTaskRow.due_at.asc().nulls_last(), HumanTaskRow.id)
+    # Tasks with no due time come last: `_start` and `_after` read them apart.
+    return (HumanTaskRow.due_at, HumanTaskRow.id)
+
+
+def _start(sort: str) -> tuple:
+    """The first page's conditions, read one after another like `_after`'s."""
+    if sort == "due":
+        return (HumanTaskRow.due_at.is_not(None), HumanTaskRow.due_at.is_(None))
+    return (None,)
 
 
 def _encode(sort: str, task: HumanTaskRow) -> str:
