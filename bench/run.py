@@ -2,6 +2,8 @@
 
 import argparse
 import os
+import signal
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -35,6 +37,8 @@ COUNTS = ("lifecycle_cases", "reports", "completions", "open_cases")
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Stopped with SIGTERM, the run still stops its servers and drops its databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     args = _arguments(argv)
     plan = QUICK if args.quick else Plan()
     plan = replace(
