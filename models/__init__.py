@@ -9,7 +9,7 @@ from models.escalations import CommonProblem, Escalation
 from models.notifications import Notification
 from models.people import User
 from models.queues import AnsweredCompletion, SavedFilter
-from models.reference import CalendarDay, Category, Department
+from models.reference import CalendarDay, Category, Department, ReferenceRevision
 from models.tasks import HumanTaskRow, PendingTimerRow
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "PendingTimerRow",
     "Photo",
     "ProcessVersion",
+    "ReferenceRevision",
     "SavedFilter",
     "StageDeadline",
     "TimelineEvent",

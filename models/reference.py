@@ -44,3 +44,16 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     workday: Mapped[bool]
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReferenceRevision(Base):
+    """One counter, moved by every change to the reference data.
+
+    Processes keep what they read of categories, departments, calendar days, the
+    catalogue and deployed versions until this number moves.
+    """
+
+    __tablename__ = "reference_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)

@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from models import (
     AnsweredCompletion,
     Case,
-    Category,
-    Department,
     HumanTaskRow,
     PendingTimerRow,
     User,
@@ -35,6 +33,7 @@ from service.permissions import (
     may_reassign,
 )
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
+from service.reference_cache import reference
 from service.settings import Settings
 from service.timeline import SYSTEM, record
 from workflows.clock import clock
@@ -118,7 +117,8 @@ class Casework:
             if earlier is not None:
                 return earlier
 
-        if report.category and session.get(Category, report.category) is None:
+        known = reference(session)
+        if report.category and report.category not in known.usual_departments:
             raise Invalid(
                 f"unknown category {report.category!r}",
                 errors={"category": [f"unknown category {report.category!r}"]},
@@ -129,9 +129,9 @@ class Casework:
             lat, lng = next((p.gps for p in photos if p.gps), (None, None))
 
         now = clock.now()
-        version = self.registry.newest(session, self.settings.process_id)
+        version_id = self.registry.newest_id(session, self.settings.process_id)
         instance = CaseInstance.start(
-            self.registry.definition(version),
+            self.registry.definition_of(session, version_id),
             {"arbitration_after": self.settings.supervision_on_return},
         )
         case = Case(
@@ -146,7 +146,7 @@ class Casework:
             reporter_id=reporter.id,
             idempotency_key=idempotency_key,
             created_at=now,
-            process_version_id=version.id,
+            process_version_id=version_id,
             instance="",
         )
         session.add(case)
@@ -392,31 +392,30 @@ class Casework:
     # Decisions, each checking its fields and returning data for the engine
 
     def _dispatch(self, session, case, completion):
-        fields = completion.fields
-        category = session.get(Category, fields.get("category") or "")
-        if category is None:
+        fields, known = completion.fields, reference(session)
+        category = fields.get("category")
+        if category not in known.usual_departments:
             raise Invalid(
                 "the dispatch does not fit",
-                errors={"category": [f"unknown category {fields.get('category')!r}"]},
+                errors={"category": [f"unknown category {category!r}"]},
             )
-        suggestion = catalogue.suggest(session, category.code, case.street)
-        department_code = fields.get("department") or suggestion.department
-        department = session.get(Department, department_code or "")
-        if department is None:
+        suggestion = catalogue.suggest(session, category, case.street)
+        department = fields.get("department") or suggestion.department
+        if department not in known.departments:
             why = (
-                f"unknown department {department_code!r}"
-                if department_code
+                f"unknown department {department!r}"
+                if department
                 else "the catalogue has no department for this category"
             )
             raise Invalid("the dispatch does not fit", errors={"department": [why]})
-        case.category_code = category.code
-        case.department_code = department.code
+        case.category_code = category
+        case.department_code = department
         case.catalogue_version = suggestion.catalogue_version
         return {
-            "category": category.code,
-            "department": department.code,
+            "category": category,
+            "department": department,
             "catalogue_version": suggestion.catalogue_version,
-            "as_suggested": department.code == suggestion.department,
+            "as_suggested": department == suggestion.department,
         }, fields.get("note")
 
     def _merge(self, session, case, completion):
@@ -610,7 +609,7 @@ class Casework:
         lane = task.lane
         department = case.department_code if task.name == "handle" else None
         if lane not in LANE_ROLES and drawn.candidate_groups:
-            codes = set(deadlines.session.scalars(select(Department.code)))
+            codes = reference(deadlines.session).departments
             lane, department = lane_of_groups(drawn.candidate_groups, codes)
         users = list(drawn.candidate_users)
         assignee = drawn.assignee or (users[0] if len(users) == 1 else None)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import CatalogueEntry, CatalogueVersion, Category, Department
+from service.reference_cache import reference
 from workflows.clock import clock
 from workflows.errors import Invalid
 
@@ -87,15 +88,13 @@ def seed(session: Session) -> None:
 
 def suggest(session: Session, category: str | None, street: str | None) -> Suggestion:
     """The department the catalogue routes this category (in this street) to."""
-    version = current(session)
     if category is None:
         return Suggestion(category=None, department=None, catalogue_version=None)
-    if version is not None:
-        matches = [e for e in version.entries if e.category_code == category]
-        exact = [e for e in matches if street and e.street == street.strip()]
-        general = [e for e in matches if e.street is None]
-        chosen = (exact or general or [None])[0]
-        if chosen is not None:
-            return Suggestion(category, chosen.department_code, version.version)
-    default = session.get(Category, category)
-    return Suggestion(category, default.department_code if default else None, None)
+    known = reference(session)
+    matches = [route for route in known.routes if route.category == category]
+    exact = [route for route in matches if street and route.street == street.strip()]
+    general = [route for route in matches if route.street is None]
+    chosen = (exact or general or [None])[0]
+    if chosen is not None:
+        return Suggestion(category, chosen.department, known.catalogue_version)
+    return Suggestion(category, known.usual_departments.get(category), None)

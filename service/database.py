@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import schema
+from service.reference_cache import CACHE_KEY, ReferenceCache
 
 
 def driver_url(url: str) -> str:
@@ -40,7 +41,10 @@ class Database:
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Every session of this database shares one cache of the reference data.
+        self.sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={CACHE_KEY: ReferenceCache()}
+        )
 
     def upgrade(self) -> None:
         """Bring the tables up to the newest migration."""

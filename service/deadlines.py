@@ -12,43 +12,22 @@ from sqlalchemy.orm import Session
 
 from models import CalendarDay, Case, Category, StageDeadline
 from service.calendar import WorkingCalendar
-from service.policy import GroupingRule, Policy, StageLimit
+from service.policy import Policy, StageLimit
+from service.reference_cache import reference
 from service.settings import Settings
 
 _LOADED = "suishoupai.deadlines"
-LIMIT_COLUMNS = (
-    Category.code,
-    Category.triage_hours,
-    Category.triage_unit,
-    Category.handling_hours,
-    Category.handling_unit,
-    Category.confirm_hours,
-    Category.confirm_unit,
-)
 # The stages whose lateness escalates; confirming is timed for reports only.
 ESCALATING = ("triage", "handling")
 TIMED = ("triage", "handling", "confirming")
 
 
 def working_calendar(session: Session, settings: Settings) -> WorkingCalendar:
-    local = dict(session.execute(select(CalendarDay.day, CalendarDay.workday)).all())
-    return WorkingCalendar(
-        day_start=settings.workday_start, day_end=settings.workday_end, local_days=local
-    )
+    return reference(session).calendar(settings)
 
 
 def current_policy(session: Session, settings: Settings) -> Policy:
-    # Plain rows: the limits are all a policy reads of a category.
-    return Policy.from_categories(
-        session.execute(select(*LIMIT_COLUMNS)).all(),
-        supervision_factor=settings.supervision_factor,
-        supervision_on_return=settings.supervision_on_return,
-        grouping=GroupingRule(
-            settings.common_problem_radius_m,
-            settings.common_problem_window_hours,
-            settings.common_problem_min_cases,
-        ),
-    )
+    return reference(session).policy(settings)
 
 
 @dataclass

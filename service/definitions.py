@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import Department, ProcessVersion
 from models.people import ROLES
 from service.permissions import LANE_ROLES
+from service.reference_cache import reference
 from workflows.camunda import NSMAP
 from workflows.clock import clock
 from workflows.definitions import ProcessDefinition, content_hash, diff_elements
@@ -146,6 +147,13 @@ class DefinitionRegistry:
         if version is None and required:
             raise NotFound(f"process {process_id!r} has not been deployed")
         return version
+
+    def newest_id(self, session: Session, process_id: str) -> int:
+        """The id of the newest version, as the reference data in force know it."""
+        version_id = reference(session).newest_versions.get(process_id)
+        if version_id is None:
+            raise NotFound(f"process {process_id!r} has not been deployed")
+        return version_id
 
     def version(self, session: Session, process_id: str, number: int):
         version = session.scalar(
