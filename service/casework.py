@@ -7,9 +7,10 @@ transaction, and leaves the task, timer and deadline rows matching the engine in
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     AnsweredCompletion,
@@ -38,7 +39,7 @@ from service.settings import Settings
 from service.timeline import SYSTEM, record
 from workflows.clock import clock
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
-from workflows.runtime import CaseInstance
+from workflows.runtime import NOTHING_WAITING, CaseInstance
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class Casework:
             self.registry.definition_of(session, version_id),
             {"arbitration_after": self.settings.supervision_on_return},
         )
+        instance.indexed = NOTHING_WAITING
         case = Case(
             status="triage",
             category_code=report.category,
@@ -241,6 +243,8 @@ class Casework:
             raise
         _refuse_if_held(task, user)
         case = task.case
+        # Read before anything changes, so that no read mid-step flushes half a step.
+        Deadlines.load(session, self.settings).open_deadline(case)
         form = self.form(session, task)
         decision = form.check(
             completion.decision, completion.fields, len(completion.photos)
@@ -369,14 +373,13 @@ class Casework:
 
     def locked_open_task(self, session, user, task_id, must_work=True) -> HumanTaskRow:
         """The task, its case locked, if it is open and this user may work it."""
-        task = session.get(HumanTaskRow, task_id)
+        owner = select(HumanTaskRow.case_id).where(HumanTaskRow.id == task_id)
+        case = self._locked(session, owner.scalar_subquery())
+        # Read after the lock, as the lock holder sees it.
+        task = case and session.get(HumanTaskRow, task_id, populate_existing=True)
         if task is None:
             raise NotFound(f"no task {task_id}", task_id=task_id)
-        # Lock first, then read the case and the task as the lock holder sees them.
-        self._lock_row(session, task.case_id)
-        case = session.get(Case, task.case_id, populate_existing=True)
-        session.refresh(task)
-        task.case = case
+        set_committed_value(task, "case", case)
         if not (can_see_case(user, case) or can_work_task(user, task)):
             raise NotFound(f"no task {task_id}", task_id=task_id)
         if task.closed_at is not None:
@@ -505,21 +508,32 @@ class Casework:
 
     def lock(self, session: Session, case: Case) -> None:
         """Hold the case's row until the transaction ends, and read it afresh."""
-        self._lock_row(session, case.id)
-        session.refresh(case)
+        self._locked(session, case.id)
 
     @staticmethod
-    def _lock_row(session: Session, case_id: int) -> None:
+    def _locked(session: Session, case_id) -> Case | None:
+        """Lock a case's row and read it as the lock holder sees it; None if absent."""
         # The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite,
-        # so no two writers advance one case at once.
-        session.execute(
-            update(Case).where(Case.id == case_id).values(revision=Case.revision + 1)
-        )
+        # so no two writers advance one case at once; it answers with the row.
+        case = session.scalars(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(revision=Case.revision + 1)
+            .returning(Case)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        ).one_or_none()
+        if case is not None:
+            session.expire(case, ["photos", "timeline", "open_tasks"])
         Deadlines.reread_deadlines(session)
+        Ladder.reread(session)
+        return case
 
     def instance(self, session: Session, case: Case) -> CaseInstance:
+        """The case's instance as stored, which its task and timer rows index."""
         definition = self.registry.definition_of(session, case.process_version_id)
-        return CaseInstance.restore(definition, case.instance)
+        instance = CaseInstance.restore(definition, case.instance)
+        instance.indexed = instance.waiting()
+        return instance
 
     def sync(
         self,
@@ -537,9 +551,11 @@ class Casework:
             previous_status = case.status
 
         deadlines = Deadlines.load(session, self.settings)
-        ready = {task.engine_id: task for task in instance.human_tasks()}
+        waiting = instance.waiting()
+        ready = waiting.tasks
         self._sync_tasks(deadlines, instance, case, ready, now, finished_task, outcome)
-        self._sync_timers(session, case, instance)
+        self._sync_timers(session, case, instance, waiting.timers)
+        instance.indexed = waiting
 
         case.status = _status(instance, ready.values(), case.status)
         if case.status != previous_status:
@@ -565,43 +581,57 @@ class Casework:
         self, deadlines, instance, case, ready, now, finished_task, outcome
     ):
         session = deadlines.session
+        if instance.indexed is None:
+            open_ids = self._close_open_rows(session, case, ready, now, finished_task)
+        else:
+            open_ids = set(instance.indexed.tasks)
+            finished = {finished_task.engine_id} if finished_task else set()
+            if open_ids - ready.keys() - finished:
+                # Others than the finished task end too: cancel them as they stand.
+                open_ids = self._close_open_rows(
+                    session, case, ready, now, finished_task
+                )
+        if finished_task is not None and finished_task.engine_id not in ready:
+            finished_task.closed_at = now
+            finished_task.outcome = outcome
+        for engine_id, task in ready.items():
+            if engine_id not in open_ids:
+                session.add(
+                    self._task_row(deadlines, instance, case, engine_id, task, now)
+                )
+
+    @staticmethod
+    def _close_open_rows(session, case, ready, now, finished_task) -> set[str]:
+        """Cancel the open task rows the engine moved past; the ids of all open."""
         open_rows = session.scalars(
             select(HumanTaskRow).where(
                 HumanTaskRow.case_id == case.id, HumanTaskRow.closed_at.is_(None)
             )
         ).all()
         for row in open_rows:
-            if row.engine_id not in ready:
+            if row.engine_id not in ready and row is not finished_task:
                 row.closed_at = now
-                row.outcome = outcome if row is finished_task else "cancelled"
-        known = {row.engine_id for row in open_rows}
-        for engine_id, task in ready.items():
-            if engine_id not in known:
-                session.add(
-                    self._task_row(deadlines, instance, case, engine_id, task, now)
-                )
+                row.outcome = "cancelled"
+        return {row.engine_id for row in open_rows}
 
     @staticmethod
-    def _sync_timers(session, case, instance) -> None:
-        waiting = {timer.engine_id: timer for timer in instance.pending_timers()}
-        rows = session.scalars(
-            select(PendingTimerRow).where(PendingTimerRow.case_id == case.id)
-        )
-        for row in rows:
-            timer = waiting.pop(row.engine_id, None)
-            if timer is None:
-                session.delete(row)
-            else:
-                row.due_at = timer.due_at
-        for timer in waiting.values():
-            session.add(
-                PendingTimerRow(
-                    case_id=case.id,
-                    engine_id=timer.engine_id,
-                    element_id=timer.element_id,
-                    due_at=timer.due_at,
+    def _sync_timers(session, case, instance, waiting) -> None:
+        if instance.indexed is None:
+            _sync_timer_rows(session, case, waiting)
+            return
+        indexed = instance.indexed.timers
+        kept = {i for i, timer in waiting.items() if indexed.get(i) == timer}
+        stale = indexed.keys() - kept
+        if stale:
+            # These rows were never loaded here: they go without being read.
+            session.connection().execute(
+                delete(PendingTimerRow).where(
+                    PendingTimerRow.case_id == case.id,
+                    PendingTimerRow.engine_id.in_(sorted(stale)),
                 )
             )
+        for engine_id in waiting.keys() - kept:
+            session.add(_timer_row(case, waiting[engine_id]))
 
     def _task_row(self, deadlines, instance, case, engine_id, task, now):
         """A new open task: who may work it and by when, from lanes or as drawn."""
@@ -667,6 +697,31 @@ class Casework:
         else:
             deadlines.open_stage(case, case.status, now)
         case.escalation_level = ladder.level_of(case)
+
+
+def _sync_timer_rows(session, case, waiting) -> None:
+    """Bring the timer rows in step with what they are not known to hold."""
+    waiting = dict(waiting)
+    rows = session.scalars(
+        select(PendingTimerRow).where(PendingTimerRow.case_id == case.id)
+    )
+    for row in rows:
+        timer = waiting.pop(row.engine_id, None)
+        if timer is None:
+            session.delete(row)
+        else:
+            row.due_at = timer.due_at
+    for timer in waiting.values():
+        session.add(_timer_row(case, timer))
+
+
+def _timer_row(case, timer) -> PendingTimerRow:
+    return PendingTimerRow(
+        case_id=case.id,
+        engine_id=timer.engine_id,
+        element_id=timer.element_id,
+        due_at=timer.due_at,
+    )
 
 
 def _status(instance: CaseInstance, ready, current: str) -> str:

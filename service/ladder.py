@@ -7,7 +7,7 @@ and its notification in the same transaction, and closed when its cause goes awa
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from models import Case, CommonProblem, Escalation, Notification, StageDeadline
@@ -67,10 +67,12 @@ class Ladder:
         self._close(case, stage, (REMINDER, SUGGESTION), now, why)
 
     def _close(self, case, stage, levels, now, why) -> None:
-        for escalation in self._open_escalations(case):
+        still_open = self._open_escalations(case)
+        for escalation in list(still_open):
             if escalation.stage != stage or escalation.level not in levels:
                 continue
             escalation.closed_at = now
+            still_open.remove(escalation)
             record(
                 self.session,
                 case,
@@ -203,17 +205,17 @@ class Ladder:
     # Rows
 
     def _raise(self, case, level, stage, reason, now, recipient=None, group=None):
-        self.session.add(
-            Escalation(
-                case_id=case.id,
-                level=level,
-                stage=stage,
-                reason=reason,
-                raised_at=now,
-                department_code=case.department_code,
-                group_id=group.id if group else None,
-            )
+        escalation = Escalation(
+            case_id=case.id,
+            level=level,
+            stage=stage,
+            reason=reason,
+            raised_at=now,
+            department_code=case.department_code,
+            group_id=group.id if group else None,
         )
+        self.session.add(escalation)
+        self._open_escalations(case).append(escalation)
         record(
             self.session,
             case,
@@ -234,7 +236,6 @@ class Ladder:
                 now,
                 {"case": case.number, "level": level, "stage": stage, "reason": reason},
             )
-        self.session.flush()
         case.escalation_level = self.level_of(case)
         log.info(
             "escalation raised",
@@ -259,15 +260,32 @@ class Ladder:
         )
 
     def _open_escalations(self, case) -> list[Escalation]:
-        self.session.flush()
-        return self.session.scalars(
-            select(Escalation).where(
-                Escalation.case_id == case.id, Escalation.closed_at.is_(None)
+        """The case's open escalations, read once a transaction and kept in step."""
+        known = self.session.info.setdefault(_OPEN, {})
+        if case.id not in known:
+            # Every change of the rungs sets the level, so level 0 means none is open.
+            known[case.id] = (
+                []
+                if not case.escalation_level
+                else list(
+                    self.session.scalars(
+                        select(Escalation).where(
+                            Escalation.case_id == case.id,
+                            Escalation.closed_at.is_(None),
+                        )
+                    )
+                )
             )
-        ).all()
+        return known[case.id]
+
+    @staticmethod
+    def reread(session: Session) -> None:
+        """Read escalations afresh: a newly locked case may have moved on."""
+        session.info.pop(_OPEN, None)
 
 
 _KINDS = {REMINDER: "reminder", SUGGESTION: "suggestion", SUPERVISION: "supervision"}
+_OPEN = "suishoupai.open_escalations"
 _STAGE_OF_STATUS = {"triage": "triage", "handling": "handling"}
 
 
@@ -279,3 +297,9 @@ def _recipient(case: Case, stage: str) -> str:
     if stage == "handling" and case.department_code:
         return f"department:{case.department_code}"
     return "triage"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    Ladder.reread(session)

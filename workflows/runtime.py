@@ -47,12 +47,29 @@ class PendingTimer:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What an instance waits on, by engine id: ready human tasks, pending timers."""
+
+    tasks: dict[str, HumanTask]
+    timers: dict[str, PendingTimer]
+
+
+NOTHING_WAITING = Waiting({}, {})
+
+
 class CaseInstance:
-    """A running process instance of one case; advance it only under the case's lock."""
+    """A running process instance of one case; advance it only under the case's lock.
+
+    `indexed` is what the case's task and timer rows hold, when the caller knows it
+    (an instance restored from the case as stored, or a new one): the rows then
+    change by what the instance now waits on differently. None means unknown.
+    """
 
     def __init__(self, workflow: BpmnWorkflow, definition: ProcessDefinition):
         self.workflow = workflow
         self.definition = definition
+        self.indexed: Waiting | None = None
 
     @classmethod
     def start(cls, definition: ProcessDefinition, data: dict) -> "CaseInstance":
@@ -98,6 +115,12 @@ class CaseInstance:
             _human_task(task)
             for task in self.workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
+
+    def waiting(self) -> Waiting:
+        return Waiting(
+            {task.engine_id: task for task in self.human_tasks()},
+            {timer.engine_id: timer for timer in self.pending_timers()},
+        )
 
     def task_data(self, engine_id: str) -> dict:
         return self._ready_task(engine_id).data
