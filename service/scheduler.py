@@ -40,3 +40,11 @@ def start_scheduler(app: Flask) -> BackgroundScheduler | None:
     app.extensions["suishoupai.scheduler"] = scheduler
     log.info("scheduler started", extra={"sweep_seconds": settings.sweep_seconds})
     return scheduler
+
+
+def stop_scheduler(app: Flask) -> None:
+    """Stop the jobs before the process goes, so none is handed to a dead executor."""
+    scheduler = app.extensions.pop("suishoupai.scheduler", None)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)
+        log.info("scheduler stopped")

@@ -5,7 +5,7 @@ import logging
 from gunicorn.app.base import BaseApplication
 
 from service.app import create_app
-from service.scheduler import start_scheduler
+from service.scheduler import start_scheduler, stop_scheduler
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class ServiceServer(BaseApplication):
             # Several services may run on one machine (tests do): no shared socket.
             "control_socket_disable": True,
             "post_worker_init": self._start_jobs,
+            "worker_exit": self._stop_jobs,
         }
         super().__init__()
 
@@ -41,3 +42,10 @@ class ServiceServer(BaseApplication):
     def _start_jobs(worker):
         # Every worker sweeps; claims on case rows keep each due timer to one of them.
         start_scheduler(worker.wsgi)
+
+    @staticmethod
+    def _stop_jobs(server, worker):
+        # Also called in the arbiter when it reaps a worker: it holds no app there.
+        app = getattr(worker, "wsgi", None)
+        if hasattr(app, "extensions"):
+            stop_scheduler(app)
