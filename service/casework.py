@@ -264,9 +264,10 @@ class Casework:
         )
 
         now = clock.now()
+        # Photos first: storing them flushes, and nothing else has changed yet.
+        photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
         task.assignee = user
         task.draft = None
-        photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
         record(
             session,
             case,
