@@ -34,6 +34,8 @@ class Client:
     def __init__(self, base_url: str, token: str):
         self.base_url = base_url
         self.http = requests.Session()
+        # Loopback needs no proxy or .netrc lookup, which would cost every call.
+        self.http.trust_env = False
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, path: str, **kwargs) -> requests.Response:
