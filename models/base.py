@@ -6,6 +6,9 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+# Ids are 64-bit integers on SQLite and PostgreSQL; a larger number names no row.
+MAX_ROW_ID = 2**63 - 1
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -5,7 +5,9 @@ import warnings
 
 from flask import Flask, g
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
+from models.base import MAX_ROW_ID
 from service import pages
 from service.casework import Casework
 from service.database import Database, roll_back
@@ -30,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     attach_engine_to_clock()
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowId
     app.config.update(
         API_TITLE="Suishoupai",
         API_VERSION="1",
@@ -75,6 +78,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         log.warning("test clock enabled: never run production like this")
     return app
+
+
+class RowId(IntegerConverter):
+    """An id in a path; past 64 bits it names no row, so the route does not match."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _wire_request_sessions(app: Flask, db: Database) -> None:

@@ -38,7 +38,7 @@ from service.reference_cache import reference
 from service.settings import Settings
 from service.timeline import SYSTEM, record
 from workflows.clock import clock
-from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound, checked_together
 from workflows.runtime import NOTHING_WAITING, CaseInstance
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class Casework:
             lat=lat,
             lng=lng,
             address=report.address,
-            street=report.street,
+            street=catalogue.street_of(report.street),
             reporter_id=reporter.id,
             idempotency_key=idempotency_key,
             created_at=now,
@@ -246,8 +246,12 @@ class Casework:
         # Read before anything changes, so that no read mid-step flushes half a step.
         Deadlines.load(session, self.settings).open_deadline(case)
         form = self.form(session, task)
-        decision = form.check(
-            completion.decision, completion.fields, len(completion.photos)
+        # The form counts the photos; each must also be an image we accept.
+        decision, photos = checked_together(
+            lambda: form.check(
+                completion.decision, completion.fields, len(completion.photos)
+            ),
+            lambda: self.intake.check(completion.photos, required=0),
         )
         action = DECISIONS.get((task.name, completion.decision))
         if action is None:
@@ -257,7 +261,6 @@ class Casework:
             note = completion.fields.get("note")
         else:
             engine_data, note = action(self, session, case, completion)
-        photos = self.intake.check(completion.photos, required=decision.min_photos)
         instance = self.instance(session, case)
         instance.complete(
             task.engine_id, {"decision": completion.decision, **engine_data}
@@ -268,6 +271,10 @@ class Casework:
         photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
         task.assignee = user
         task.draft = None
+        details = {"task": task.name, **_public(engine_data)}
+        if task.department_code:
+            # Whose work this was, whichever department has the case next.
+            details.setdefault("department", task.department_code)
         record(
             session,
             case,
@@ -275,7 +282,7 @@ class Casework:
             TIMELINE_ACTIONS.get((task.name, completion.decision), "completed"),
             note,
             photo_ids,
-            details={"task": task.name, **_public(engine_data)},
+            details=details,
         )
         self.sync(
             session,
@@ -342,6 +349,11 @@ class Casework:
             raise Forbidden("only the person holding a task delegates it")
         if not delegate and not may_reassign(user, task):
             raise Forbidden("reassigning this task needs a supervisor")
+        if assignee.id == task.assignee_id:
+            raise Invalid(
+                f"{assignee.name} already holds this task",
+                errors={"user": [f"{assignee.name} already holds this task"]},
+            )
         if not can_work_task(assignee, task):
             raise Invalid(
                 f"{assignee.name} may not work this task",

@@ -22,6 +22,26 @@ class Suggestion:
     catalogue_version: int | None
 
 
+def street_of(text: str | None) -> str | None:
+    """A street as people type it, without the spaces around it; None if blank."""
+    return (text or "").strip() or None
+
+
+def same_street(one: str | None, other: str | None) -> bool:
+    """Streets match whatever the case they were typed in."""
+    return bool(one and other) and one.casefold() == other.casefold()
+
+
+def _shape_problems(entry) -> list[str]:
+    if not isinstance(entry, dict):
+        return ["each entry is {category, street (optional), department}"]
+    return [
+        f"{name} must be text"
+        for name in ("category", "department", "street")
+        if entry.get(name) is not None and not isinstance(entry[name], str)
+    ]
+
+
 def current(session: Session) -> CatalogueVersion | None:
     return session.scalar(
         select(CatalogueVersion).order_by(CatalogueVersion.version.desc()).limit(1)
@@ -36,12 +56,16 @@ def publish(
     categories = set(session.scalars(select(Category.code)))
     departments = set(session.scalars(select(Department.code)))
     for index, entry in enumerate(entries):
-        problems = []
+        problems = _shape_problems(entry)
+        if problems:
+            errors[str(index)] = problems
+            continue
         if entry.get("category") not in categories:
             problems.append(f"unknown category {entry.get('category')!r}")
         if entry.get("department") not in departments:
             problems.append(f"unknown department {entry.get('department')!r}")
-        key = (entry.get("category"), (entry.get("street") or "").strip() or None)
+        street = street_of(entry.get("street"))
+        key = (entry.get("category"), street and street.casefold())
         if key in seen:
             problems.append("the same category and street appear twice")
         seen.add(key)
@@ -61,7 +85,7 @@ def publish(
             CatalogueEntry(
                 version_id=version.id,
                 category_code=entry["category"],
-                street=(entry.get("street") or "").strip() or None,
+                street=street_of(entry.get("street")),
                 department_code=entry["department"],
             )
         )
@@ -92,7 +116,8 @@ def suggest(session: Session, category: str | None, street: str | None) -> Sugge
         return Suggestion(category=None, department=None, catalogue_version=None)
     known = reference(session)
     matches = [route for route in known.routes if route.category == category]
-    exact = [route for route in matches if street and route.street == street.strip()]
+    street = street_of(street)
+    exact = [route for route in matches if street and same_street(route.street, street)]
     general = [route for route in matches if route.street is None]
     chosen = (exact or general or [None])[0]
     if chosen is not None:

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -48,6 +48,13 @@ def register_error_handlers(app: Flask) -> None:
         if errors:
             message = "the request does not fit: see errors"
         return jsonify(error_body(error.code, message, errors)), error.code
+
+    @app.errorhandler(RecursionError)
+    def handle_deep_input(error: RecursionError):
+        # JSON nested deeper than Python can read is the sender's mistake.
+        if not request.is_json:
+            return handle_unexpected(error)
+        return jsonify(error_body(400, "the JSON is nested too deeply")), 400
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

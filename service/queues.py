@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, contains_eager, defer, lazyload
 
 from models import Case, HumanTaskRow, User
+from models.base import MAX_ROW_ID
 from service.ladder_rules import distance_m
 from service.permissions import LANE_ROLES
 from workflows.clock import clock
@@ -85,7 +86,7 @@ def page(session: Session, user: User, wanted: QueueQuery) -> dict:
     """One page of a queue and the cursor of the next, if there is more."""
     query = _filtered(scope(user, wanted.queue), wanted)
     if wanted.after:
-        parts = _after(wanted.sort, _decode(wanted.after))
+        parts = _after(wanted.sort, _decode(wanted.sort, wanted.after))
     else:
         parts = _start(wanted.sort)
     items = []
@@ -137,7 +138,8 @@ def _filtered(query, wanted: QueueQuery):
     if wanted.status:
         query = query.where(Case.status == wanted.status)
     if wanted.street:
-        query = query.where(Case.street == wanted.street)
+        # As the catalogue matches streets: whatever the case they were typed in.
+        query = query.where(func.lower(Case.street) == wanted.street.strip().lower())
     if wanted.overdue is not None:
         late = HumanTaskRow.due_at < clock.now()
         query = query.where(
@@ -191,11 +193,46 @@ def _encode(sort: str, task: HumanTaskRow) -> str:
     return base64.urlsafe_b64encode(json.dumps([sort, *key]).encode()).decode()
 
 
-def _decode(cursor: str) -> list:
+def _decode(sort: str, cursor: str) -> list:
+    """The key a cursor of this sort names, each part of the type it was written as."""
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError) as error:
         raise _bad_cursor() from error
+    if not isinstance(key, list) or not key or key[0] != sort:
+        raise _bad_cursor()
+    parts = key[1:]
+    kinds = _CURSOR_PARTS[sort]
+    if len(parts) != len(kinds):
+        raise _bad_cursor()
+    return [kind(part) for kind, part in zip(kinds, parts, strict=True)]
+
+
+def _natural(value) -> int:
+    # bool is an int to Python, never to a cursor; ids and levels fit 64 bits.
+    if type(value) is not int or not 0 <= value <= MAX_ROW_ID:
+        raise _bad_cursor()
+    return value
+
+
+def _moment(value) -> datetime:
+    if not isinstance(value, str):
+        raise _bad_cursor()
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as error:
+        raise _bad_cursor() from error
+
+
+def _moment_or_none(value) -> datetime | None:
+    return None if value is None else _moment(value)
+
+
+_CURSOR_PARTS = {
+    "priority": (_natural, _moment, _natural),
+    "age": (_moment, _natural),
+    "due": (_moment_or_none, _natural),
+}
 
 
 def _after(sort: str, key: list) -> tuple:
@@ -203,34 +240,26 @@ def _after(sort: str, key: list) -> tuple:
 
     Given as conditions read one after another, each an index range of its own.
     """
-    if not key or key[0] != sort:
-        raise _bad_cursor()
-    try:
-        if sort == "priority":
-            level, created, task_id = key[1], datetime.fromisoformat(key[2]), key[3]
-            return (
-                or_(
-                    Case.escalation_level < level,
-                    and_(Case.escalation_level == level, Case.created_at > created),
-                    and_(
-                        Case.escalation_level == level,
-                        Case.created_at == created,
-                        HumanTaskRow.id > task_id,
-                    ),
+    if sort == "priority":
+        level, created, task_id = key
+        return (
+            or_(
+                Case.escalation_level < level,
+                and_(Case.escalation_level == level, Case.created_at > created),
+                and_(
+                    Case.escalation_level == level,
+                    Case.created_at == created,
+                    HumanTaskRow.id > task_id,
                 ),
-            )
-        if sort == "age":
-            created, task_id = datetime.fromisoformat(key[1]), key[2]
-            return (
-                tuple_(Case.created_at, HumanTaskRow.id) > tuple_(created, task_id),
-            )
-        due, task_id = key[1], key[2]
-    except (IndexError, TypeError, ValueError) as error:
-        raise _bad_cursor() from error
+            ),
+        )
+    if sort == "age":
+        created, task_id = key
+        return (tuple_(Case.created_at, HumanTaskRow.id) > tuple_(created, task_id),)
+    due, task_id = key
     if due is None:
         return (and_(HumanTaskRow.due_at.is_(None), HumanTaskRow.id > task_id),)
     # Tasks due later, then those with no due time (they sort last).
-    due = datetime.fromisoformat(due)
     return (
         tuple_(HumanTaskRow.due_at, HumanTaskRow.id) > tuple_(due, task_id),
         HumanTaskRow.due_at.is_(None),

@@ -1,13 +1,15 @@
 """Marshmallow schemas of the public contract: what goes in and what comes out."""
 
-from datetime import UTC
-
 from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from models.cases import STATUSES
+from service.i18n import ZONE
 from workflows.clock import clock
+
+# Deep enough for any list a person pages through, short of offsets SQL cannot hold.
+MAX_PAGE = 1_000_000
 
 
 class DepartmentSchema(Schema):
@@ -159,7 +161,7 @@ class CaseQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     category = fields.String()
     department = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
@@ -193,7 +195,10 @@ class TaskQuerySchema(Schema):
     department = fields.String()
     status = fields.String(validate=validate.OneOf(STATUSES))
     overdue = fields.Boolean()
-    due_before = fields.AwareDateTime(default_timezone=UTC)
+    due_before = fields.AwareDateTime(
+        default_timezone=ZONE,
+        metadata={"description": "without an offset, read on the district's clock"},
+    )
     street = fields.String()
     q = fields.String(
         validate=validate.Length(min=1, max=200),

@@ -232,11 +232,17 @@ def compute(
         "confirmed": "confirmed",
         "returned": "returns",
     }
+    acted = key
+    if by == "department":
+        # A return (退单) hands the case on: what a department did counts for it,
+        # not for the one holding the case now. Events older than the field
+        # fall back to the case's department.
+        acted = func.coalesce(TimelineEvent.details["department"].as_string(), key)
     events = (
-        select(key.label("key"), TimelineEvent.action, func.count().label("n"))
+        select(acted.label("key"), TimelineEvent.action, func.count().label("n"))
         .join(Case, Case.id == TimelineEvent.case_id)
         .where(cohort, TimelineEvent.action.in_(list(actions)))
-        .group_by(key, TimelineEvent.action)
+        .group_by(acted, TimelineEvent.action)
     )
     for row in session.execute(events):
         setattr(figures(row.key), actions[row.action], int(row.n))

@@ -1,7 +1,9 @@
 """Bad input against the real server: the documented 4xx, the contract's error shape,
 and nothing half-stored behind a refusal."""
 
+import base64
 import contextlib
+import json
 import os
 import threading
 from http import HTTPStatus
@@ -626,6 +628,128 @@ def test_bad_case_list_filters_are_refused(service, params):
     response = service.as_("deputy").get("/api/v1/cases", params=params)
 
     assert_error(response, 422, *params)
+
+
+# Numbers and shapes no row, page or cursor can have
+
+PAST_64_BITS = str(2**63)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/tasks/{id}"),
+        ("post", "/api/v1/tasks/{id}/claim"),
+        ("put", "/api/v1/tasks/{id}/draft"),
+        ("get", "/api/v1/photos/{id}"),
+        ("get", "/api/v1/catalogue/versions/{id}"),
+        ("delete", "/api/v1/filters/{id}"),
+        ("post", "/api/v1/extensions/{id}/decision"),
+    ],
+)
+def test_an_id_past_64_bits_names_nothing(service, method, path):
+    office = service.as_("office")
+
+    response = getattr(office, method)(path.format(id=PAST_64_BITS), json={})
+
+    assert_error(response, 404)
+
+
+def test_a_page_past_any_offset_is_refused_naming_page(service):
+    response = service.as_("deputy").get("/api/v1/cases", params={"page": str(2**62)})
+
+    assert_error(response, 422, "page")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        '["due", "not a date", 1]',
+        "5",
+        '["due", null, "1"]',
+        '["due", null, true]',
+        f'["due", null, {2**63}]',
+        '["age", 7, 1]',
+        '["priority", 0, "2026-12-01T00:00:00+00:00"]',
+    ],
+)
+def test_a_forged_cursor_is_refused_naming_after(service, key):
+    cursor = base64.urlsafe_b64encode(key.encode()).decode()
+    sort = json.loads(key)[0] if key.startswith("[") else "due"
+
+    response = service.as_("office").get(
+        "/api/v1/tasks", params={"sort": sort, "after": cursor}
+    )
+
+    assert_error(response, 422, "after")
+
+
+def test_json_nested_too_deeply_is_a_client_error(service):
+    deep = "[" * 100_000 + "]" * 100_000
+
+    response = service.as_("office").post(
+        "/api/v1/tasks/1/complete",
+        data=deep,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert_error(response, 400)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"category": "noise", "department": "water", "street": 5},
+        {"category": ["noise"], "department": "water"},
+        "noise->water",
+    ],
+)
+def test_a_catalogue_entry_of_the_wrong_shape_is_refused_naming_it(service, entry):
+    before = service.as_("admin").get("/api/v1/catalogue").json()["version"]
+
+    response = service.as_("admin").put("/api/v1/catalogue", json={"entries": [entry]})
+
+    assert_error(response, 422, "entries", "0")
+    assert service.as_("admin").get("/api/v1/catalogue").json()["version"] == before
+
+
+def test_a_bad_photo_and_a_missing_field_are_both_named(service):
+    number, task = dispatched_case(service)
+
+    with nothing_stored(service):
+        response = service.as_("water-liaison").post(
+            f"/api/v1/tasks/{task['id']}/complete",
+            data={"decision": "done"},
+            files=[("photos", TEXT_AS_JPEG)],
+        )
+
+    assert_error(response, 422, "result", "photos")
+    assert_still_open(service, number, task, "handling")
+
+
+def test_a_saved_filter_with_a_key_no_queue_reads_is_refused(service):
+    office = service.as_("office")
+
+    response = office.post(
+        "/api/v1/filters", json={"name": "odd", "params": {"bogus": 1}}
+    )
+
+    assert_error(response, 422, "params", "bogus")
+    assert "odd" not in [f["name"] for f in office.get("/api/v1/filters").json()]
+
+
+def test_delegating_a_task_to_oneself_is_refused(service):
+    number, task = dispatched_case(service)
+    water = service.as_("water-liaison")
+    assert water.post(f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+
+    response = water.post(
+        f"/api/v1/tasks/{task['id']}/delegate", json={"user": "water-liaison"}
+    )
+
+    assert_error(response, 422, "user")
+    actions = [e["action"] for e in service.as_("admin").case(number)["timeline"]]
+    assert "delegated" not in actions
 
 
 def test_no_refusal_was_an_unexpected_error(service):

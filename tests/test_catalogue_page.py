@@ -41,3 +41,35 @@ def test_triage_reads_the_catalogue_but_cannot_publish(service):
     assert page.status_code == 200
     assert 'id="publish"' not in page.text
     assert refused.status_code == 403
+
+
+def test_admin_removes_an_entry_from_the_page(service):
+    admin = signed_in(service, "admin")
+    service.as_("admin").put(
+        "/api/v1/catalogue",
+        json={
+            "entries": [
+                {"category": "noise", "department": "water"},
+                {"category": "noise", "street": "Shipai 石牌", "department": "housing"},
+            ]
+        },
+    ).raise_for_status()
+    page = admin.get("/staff/catalogue/?lang=en")
+    assert page.text.count('name="remove"') == 2
+
+    published = admin.post(
+        "/staff/catalogue/",
+        {
+            "category": ["noise", "noise", "", ""],
+            "street": ["", "Shipai 石牌", "", ""],
+            "department": ["water", "housing", "", ""],
+            "remove": ["1"],
+        },
+        allow_redirects=True,
+    )
+
+    assert published.status_code == 200, published.text
+    api = service.as_("admin").get("/api/v1/catalogue").json()
+    assert [(e["category"], e["street"], e["department"]) for e in api["entries"]] == [
+        ("noise", None, "water")
+    ]

@@ -2,6 +2,8 @@
 filters, reassigning and delegating, drafts, idempotent completions, arbitration."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -61,15 +63,22 @@ def test_admin_publishes_a_catalogue_version_that_routes_by_street(own_service):
     assert published.status_code == 201, published.text
     version = published.json()["version"]
     in_shipai = _report(service, category="noise", street="Shipai 石牌")
+    typed_loosely = _report(service, category="noise", street="  shipai 石牌 ")
     elsewhere = _report(service, category="noise", street="Linhe 林和")
     office = service.as_("office")
-    for number, department in ((in_shipai, "housing"), (elsewhere, "city-management")):
+    routed = (
+        (in_shipai, "housing"),
+        (typed_loosely, "housing"),
+        (elsewhere, "city-management"),
+    )
+    for number, department in routed:
         task = _triage(service, number)
         suggestion = office.get(f"/api/v1/tasks/{task['id']}").json()["suggestion"]
         assert (suggestion["department"], suggestion["catalogue_version"]) == (
             department,
             version,
         )
+    assert service.as_("admin").case(typed_loosely)["street"] == "shipai 石牌"
     versions = office.get("/api/v1/catalogue/versions").json()
     assert [v["version"] for v in versions][:2] == [version, version - 1]
 
@@ -95,10 +104,16 @@ def test_queue_filters_narrow_by_category_street_text_and_place(service):
 
     assert {bikes, far} <= numbers(category="shared-bikes")
     assert numbers(street="Tianhe North") == {bikes}
+    assert numbers(street=" tianhe north ") == {bikes}
     assert bikes in numbers(q="exit C") and far not in numbers(q="exit C")
     near = numbers(near=f"{TIANHE[0]},{TIANHE[1]}", within_m=500)
     assert bikes in near and far not in near
     assert bikes not in numbers(overdue="true")
+    # A moment without an offset is read on the district's clock, as on the page.
+    due = datetime.fromisoformat(_triage(service, bikes)["due_at"])
+    local = due.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert bikes in numbers(due_before=(local + timedelta(minutes=1)).isoformat())
+    assert bikes not in numbers(due_before=(local - timedelta(minutes=1)).isoformat())
     assert office.get("/api/v1/tasks", params={"near": "north"}).status_code == 422
 
 

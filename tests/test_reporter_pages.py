@@ -90,6 +90,20 @@ def test_a_report_without_photos_or_half_a_position_is_refused_per_field(service
     assert "not an image" in field_error(not_an_image.text, "error-photos")
 
 
+def test_a_bad_field_and_a_bad_photo_are_both_named(service):
+    pages = signed_in(service, "deputy", headers={"Accept-Language": "en"})
+
+    answer = pages.post(
+        "/report/",
+        {"description": "Broken lamp", "lat": "north", "lng": "113.36"},
+        files=[("photos", ("notes.jpg", b"not a photo", "image/jpeg"))],
+    )
+
+    assert answer.status_code == 422
+    assert field_error(answer.text, "error-lat")
+    assert "not an image" in field_error(answer.text, "error-photos")
+
+
 def test_a_report_form_sent_twice_makes_one_case(service):
     pages = signed_in(service, "deputy")
     form = pages.get("/report/")

@@ -118,3 +118,36 @@ def test_bad_parameters_are_refused_naming_the_field(service, params, field):
 def test_only_supervisors_see_the_figures(service, user):
     assert service.as_(user).get("/api/v1/stats").status_code == 403
     assert service.as_("admin").get("/api/v1/stats").status_code == 200
+
+
+def test_a_return_counts_for_the_department_that_sent_it_back(own_service):
+    office = own_service.as_("office")
+    number = own_service.as_("deputy").report().json()["number"]
+    for department in ("housing", "water"):
+        triage = office.task_of(number, "triage")
+        dispatched = office.complete(
+            triage["id"],
+            decision="dispatch",
+            category="water-environment",
+            department=department,
+        )
+        assert dispatched.status_code == 200, dispatched.text
+        liaison = own_service.as_(f"{department}-liaison")
+        handle = liaison.task_of(number, "handle")
+        returned = liaison.complete(handle["id"], decision="return", reason="Not ours")
+        assert returned.status_code == 200, returned.text
+    triage = office.task_of(number, "triage")
+    office.complete(
+        triage["id"], decision="dispatch", category="noise", department="traffic-police"
+    ).raise_for_status()
+
+    body = own_service.as_("supervisor").get(
+        "/api/v1/stats", params={"by": "department"}
+    )
+
+    assert body.status_code == 200, body.text
+    returns = {g["key"]: g["returns"] for g in body.json()["groups"]}
+    assert returns == {"housing": 1, "water": 1, "traffic-police": 0}
+    assert body.json()["totals"]["returns"] == 2
+    case = own_service.as_("admin").case(number)
+    assert case["return_count"] == 2

@@ -43,6 +43,27 @@ class Invalid(SuishoupaiError):
     status = 422
 
 
+def checked_together(*checks):
+    """Run every check, answering with what each returns; if some refuse, raise one
+    Invalid that names every bad field of all of them, not only the first's."""
+    results, refusals = [], []
+    for check in checks:
+        try:
+            results.append(check())
+        except Invalid as refusal:
+            results.append(None)
+            refusals.append(refusal)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        errors = {}
+        for refusal in refusals:
+            for name, problems in (refusal.errors or {}).items():
+                errors.setdefault(name, []).extend(problems)
+        raise Invalid("; ".join(r.message for r in refusals), errors=errors)
+    return results
+
+
 class TooLarge(SuishoupaiError):
     status = 413
 

@@ -3,6 +3,7 @@
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
 from models import HumanTaskRow, SavedFilter
@@ -220,7 +221,8 @@ class Filters(MethodView):
     @blp.response(201, SavedFilterSchema)
     def post(self, body):
         """Save a queue filter under a name (the same name replaces it)"""
-        errors = TaskQuerySchema().validate(body["params"])
+        # Unlike a query, a saved filter keeps only what a queue reads.
+        errors = TaskQuerySchema(unknown=RAISE).validate(body["params"])
         if errors:
             raise Invalid("the filter does not fit", errors={"params": errors})
         session, user = db_session(), current_user()

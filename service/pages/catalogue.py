@@ -28,7 +28,7 @@ def show():
 @blp.post("/")
 @signed_in(*READERS)
 def publish():
-    """Publish the rows as the next version; blank rows are left out."""
+    """Publish the rows as the next version; blank and removed rows are left out."""
     user = page_user()
     if user.role != "admin":
         raise Forbidden("only admins publish the catalogue")
@@ -38,14 +38,15 @@ def publish():
         request.form.getlist("department"),
         strict=False,
     )
+    removed = set(request.form.getlist("remove"))
     entries = [
         {
             "category": category,
-            "street": street.strip() or None,
+            "street": catalogue.street_of(street),
             "department": department,
         }
-        for category, street, department in rows
-        if category or department
+        for index, (category, street, department) in enumerate(rows)
+        if (category or department) and str(index) not in removed
     ]
     version = catalogue.publish(
         db_session(), entries, user.name, request.form.get("note", "").strip() or None

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from models import Case, HumanTaskRow
+from models.base import MAX_ROW_ID
 from service import i18n, queues
 from service.api import db_session, deadline_of, extension
 from service.casework import Report
@@ -25,8 +26,8 @@ from service.pages.staff import (
     uploaded_photos,
 )
 from service.permissions import can_see_case, can_work_task
-from service.schemas import ReportFormSchema
-from workflows.errors import Invalid, NotFound, SuishoupaiError
+from service.schemas import MAX_PAGE, ReportFormSchema
+from workflows.errors import Invalid, NotFound, SuishoupaiError, checked_together
 
 blp = Blueprint("reporter", __name__, url_prefix="/report")
 serve_signed_pages(blp)
@@ -56,18 +57,22 @@ def new_report():
 def _submit(sent: dict) -> Case:
     """Check the form like the API's POST /reports does, then report in-process."""
     filled = {k: v.strip() for k, v in sent.items() if v.strip()}
+    photos = uploaded_photos()
     try:
-        form = ReportFormSchema().load(filled)
-    except ValidationError as error:
-        raise Invalid(
-            "the report does not fit: see errors", errors=error.messages
-        ) from error
+        form = _report_form(filled)
+    except Invalid:
+        # Name a bad photo beside the bad fields; photos are read once the form fits.
+        intake = extension("casework").intake
+        checked_together(
+            lambda: _report_form(filled), lambda: intake.check(photos, required=1)
+        )
+        raise
     if ("lat" in form) != ("lng" in form):
         both = ["give both or neither"]
         raise Invalid("give both lat and lng, or neither", errors={"lat": both})
     report = Report(
         description=form["description"],
-        photos=uploaded_photos(),
+        photos=photos,
         lat=form.get("lat"),
         lng=form.get("lng"),
         address=form.get("address"),
@@ -81,6 +86,15 @@ def _submit(sent: dict) -> Case:
         report,
         idempotency_key=key if KEY_PATTERN.fullmatch(key) else None,
     )
+
+
+def _report_form(filled: dict) -> dict:
+    try:
+        return ReportFormSchema().load(filled)
+    except ValidationError as error:
+        raise Invalid(
+            "the report does not fit: see errors", errors=error.messages
+        ) from error
 
 
 def _report_page(sent: dict, status=200, problem=None):
@@ -105,7 +119,7 @@ def _report_page(sent: dict, status=200, problem=None):
 def my_reports():
     """My cases, newest first, with their status and the department's photos."""
     session, user = db_session(), page_user()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     cases = session.scalars(
         select(Case)
         .where(Case.reporter_id == user.id)
@@ -146,7 +160,8 @@ def confirm(number):
     """Satisfied closes the case; not satisfied sends it back to the department."""
     found = _my_case(number)
     task_id = request.form.get("task_id", type=int)
-    task = db_session().get(HumanTaskRow, task_id) if task_id else None
+    known = task_id is not None and 0 < task_id <= MAX_ROW_ID
+    task = db_session().get(HumanTaskRow, task_id) if known else None
     if task is None or task.case_id != found.id:
         raise NotFound(f"no task {task_id} of case {number}", case_number=number)
     answer = ("decision", "note", "reason")
