@@ -197,6 +197,14 @@ def test_report_with_impossible_coordinates_is_refused(service, lat, lng):
     assert field_names(body.get("errors")) & {"lat", "lng"}
 
 
+def test_report_with_a_bad_field_and_a_bad_photo_names_both(service):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", TEXT_AS_JPEG)], lat="north", lng="113"
+        )
+    assert_error(response, 422, "lat", "photos")
+
+
 @pytest.mark.parametrize(
     "form, field",
     [

@@ -9,7 +9,7 @@ from service.api.uploads import uploaded_photos
 from service.auth import current_user
 from service.casework import Report
 from service.schemas import CaseSchema, PhotoUploadSchema, ReportFormSchema
-from workflows.errors import Invalid
+from workflows.errors import Invalid, SuishoupaiError
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/api/v1", description="Photo reports from deputies"
@@ -26,9 +26,21 @@ def require_multipart():
         )
 
 
+class ReportForm(ReportFormSchema):
+    """The report's fields; when they do not fit, a bad photo is named beside them."""
+
+    def handle_error(self, error, data, **kwargs):
+        try:
+            extension("casework").intake.check(uploaded_photos(), required=1)
+        except Invalid as refusal:
+            error.messages.update(refusal.errors or {})
+        except SuishoupaiError:
+            pass  # too large, say: the fields' errors answer first
+
+
 @blp.route("/reports")
 class Reports(MethodView):
-    @blp.arguments(ReportFormSchema, location="form")
+    @blp.arguments(ReportForm, location="form")
     @blp.arguments(PhotoUploadSchema, location="files", as_kwargs=True)
     @blp.response(201, CaseSchema)
     def post(self, form, photos=None):

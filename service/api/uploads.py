@@ -6,10 +6,14 @@ from service.photos import UploadedPhoto
 
 
 def uploaded_photos() -> list[UploadedPhoto]:
-    return [
-        UploadedPhoto(filename=upload.filename or "photo", content=upload.read())
-        for upload in request.files.getlist("photos")
-    ]
+    """The photos sent, read from their start however often they were read before."""
+    photos = []
+    for upload in request.files.getlist("photos"):
+        upload.stream.seek(0)
+        photos.append(
+            UploadedPhoto(filename=upload.filename or "photo", content=upload.read())
+        )
+    return photos
 
 
 def is_multipart() -> bool:
