@@ -22,6 +22,10 @@ class Suggestion:
     catalogue_version: int | None
 
 
+# As long as a report's street may be.
+MAX_STREET = 80
+
+
 def street_of(text: str | None) -> str | None:
     """A street as people type it, without the spaces around it; None if blank."""
     return (text or "").strip() or None
@@ -29,17 +33,21 @@ def street_of(text: str | None) -> str | None:
 
 def same_street(one: str | None, other: str | None) -> bool:
     """Streets match whatever the case they were typed in."""
-    return bool(one and other) and one.casefold() == other.casefold()
+    return bool(one and other) and one.lower() == other.lower()
 
 
 def _shape_problems(entry) -> list[str]:
     if not isinstance(entry, dict):
         return ["each entry is {category, street (optional), department}"]
-    return [
+    problems = [
         f"{name} must be text"
         for name in ("category", "department", "street")
         if entry.get(name) is not None and not isinstance(entry[name], str)
     ]
+    street = entry.get("street")
+    if not problems and street and len(street.strip()) > MAX_STREET:
+        problems.append(f"a street has at most {MAX_STREET} characters")
+    return problems
 
 
 def current(session: Session) -> CatalogueVersion | None:
@@ -65,7 +73,7 @@ def publish(
         if entry.get("department") not in departments:
             problems.append(f"unknown department {entry.get('department')!r}")
         street = street_of(entry.get("street"))
-        key = (entry.get("category"), street and street.casefold())
+        key = (entry.get("category"), street and street.lower())
         if key in seen:
             problems.append("the same category and street appear twice")
         seen.add(key)

@@ -13,6 +13,9 @@ from service.calendar import UNITS
 from workflows.errors import Invalid
 
 STAGES = ("triage", "handling", "confirming")
+# About a year, whatever the unit: a longer limit is a typo, and the working calendar
+# counts ahead only so far. (`not amount <= ...` also refuses inf and nan.)
+LONGEST = {"hours": 24 * 366, "working_hours": 24 * 366, "working_days": 366}
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,11 @@ class StageLimit:
             )
         if not self.amount > 0:
             raise Invalid("a time limit must be positive", errors={"amount": ["> 0"]})
+        if not self.amount <= LONGEST[self.unit]:
+            raise Invalid(
+                f"a time limit is at most {LONGEST[self.unit]:g} {self.unit}",
+                errors={"amount": [f"at most {LONGEST[self.unit]:g} {self.unit}"]},
+            )
 
     @classmethod
     def parse(cls, text) -> "StageLimit":

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, contains_eager, defer, lazyload
 
 from models import Case, HumanTaskRow, User
 from models.base import MAX_ROW_ID
+from service.database import lower_text
 from service.ladder_rules import distance_m
 from service.permissions import LANE_ROLES
 from workflows.clock import clock
@@ -139,7 +140,7 @@ def _filtered(query, wanted: QueueQuery):
         query = query.where(Case.status == wanted.status)
     if wanted.street:
         # As the catalogue matches streets: whatever the case they were typed in.
-        query = query.where(func.lower(Case.street) == wanted.street.strip().lower())
+        query = query.where(lower_text(Case.street) == wanted.street.strip().lower())
     if wanted.overdue is not None:
         late = HumanTaskRow.due_at < clock.now()
         query = query.where(

@@ -1,15 +1,30 @@
 """Marshmallow schemas of the public contract: what goes in and what comes out."""
 
+from datetime import UTC, date, datetime
+
 from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from models.base import MAX_ROW_ID
 from models.cases import STATUSES
 from service.i18n import ZONE
 from workflows.clock import clock
 
 # Deep enough for any list a person pages through, short of offsets SQL cannot hold.
 MAX_PAGE = 1_000_000
+# The days and moments a district's cases can have: far enough either way for any
+# report, deadline or period, and well inside what dates, zones and the database hold.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+IN_CALENDAR = validate.Range(FIRST_DAY, LAST_DAY, error="a day from {min} to {max}")
+IN_TIME = validate.Range(
+    datetime(2000, 1, 1, tzinfo=UTC),
+    datetime(2100, 1, 1, tzinfo=UTC),
+    max_inclusive=False,
+    error="a moment in the years 2000 to 2099",
+)
+# A number that names a row (a version, say): positive, and within 64 bits.
+ROW_NUMBER = validate.Range(min=1, max=MAX_ROW_ID)
 
 
 class DepartmentSchema(Schema):
@@ -197,6 +212,7 @@ class TaskQuerySchema(Schema):
     overdue = fields.Boolean()
     due_before = fields.AwareDateTime(
         default_timezone=ZONE,
+        validate=IN_TIME,
         metadata={"description": "without an offset, read on the district's clock"},
     )
     street = fields.String()
@@ -333,7 +349,10 @@ class DefinitionVersionSchema(Schema):
 
 
 class ClockSchema(Schema):
-    advance_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+    # Up to ten years at a time, so that the moved clock stays a date.
+    advance_seconds = fields.Float(
+        required=True, validate=validate.Range(min=0, max=10 * 366 * 86400)
+    )
 
 
 class ClockStateSchema(Schema):
@@ -347,7 +366,7 @@ class SupervisionSchema(Schema):
 
 class ExtensionRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    until = fields.AwareDateTime(required=True, default_timezone=None)
+    until = fields.AwareDateTime(required=True, default_timezone=None, validate=IN_TIME)
 
 
 class ExtensionDecisionSchema(Schema):

@@ -76,6 +76,9 @@ class Client:
     def delete(self, path, **kwargs):
         return self.http.delete(self.base_url + path, timeout=30, **kwargs)
 
+    def patch(self, path, **kwargs):
+        return self.http.patch(self.base_url + path, timeout=30, **kwargs)
+
     def report(
         self, description="Bikes parked in a heap", photos=("hopper.jpg",), **form
     ):

@@ -760,6 +760,109 @@ def test_delegating_a_task_to_oneself_is_refused(service):
     assert "delegated" not in actions
 
 
+# Text no column holds, dates no calendar holds, limits no clock reaches
+
+
+def test_a_nul_character_in_a_report_is_refused_naming_the_field(service):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", photo("hopper.jpg"))], street="a\x00b"
+        )
+    assert_error(response, 422, "street")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/api/v1/filters", {"name": "n\u0000", "params": {}}, "json.name"),
+        ("get", "/api/v1/tasks?q=a%00b", None, "q"),
+    ],
+)
+def test_a_nul_character_anywhere_in_text_is_refused(
+    service, method, path, body, field
+):
+    response = getattr(service.as_("office"), method)(path, json=body)
+
+    assert_error(response, 422, field)
+
+
+def test_a_nul_character_in_a_path_names_nothing(service):
+    assert_error(service.as_("office").get("/api/v1/cases/a%00b"), 404)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/tasks?due_before=0001-01-01", "due_before"),
+        ("/api/v1/tasks?due_before=9999-12-31T23:59:59-14:00", "due_before"),
+        ("/api/v1/stats?from=0001-01-01&to=9999-12-31", "from"),
+        ("/api/v1/stats?from=2026-01-01&to=9999-12-31", "to"),
+    ],
+)
+def test_a_date_at_the_edge_of_the_calendar_is_refused(service, path, field):
+    response = service.as_("supervisor").get(path)
+
+    assert_error(response, 422, field)
+
+
+def test_an_extension_to_the_end_of_the_calendar_is_refused(service):
+    _, task = dispatched_case(service)
+    water = service.as_("water-liaison")
+
+    response = water.post(
+        f"/api/v1/tasks/{task['id']}/extension",
+        json={"reason": "parts on order", "until": "9999-12-31T23:59:59+00:00"},
+    )
+
+    assert_error(response, 422, "until")
+
+
+@pytest.mark.parametrize("limit", ["1e308 hours", "inf hours", "1500 working_days"])
+def test_a_time_limit_past_a_year_is_refused(service, limit):
+    admin = service.as_("admin")
+    before = admin.get("/api/v1/categories").json()
+
+    response = admin.patch(
+        "/api/v1/categories/noise", json={"limits": {"handling": limit}}
+    )
+
+    assert_error(response, 422, "amount")
+    assert admin.get("/api/v1/categories").json() == before
+
+
+def test_a_version_past_64_bits_is_refused(service):
+    response = service.as_("designer").get(
+        "/api/v1/definitions/case_loop/diff", params={"from": "1", "to": PAST_64_BITS}
+    )
+
+    assert_error(response, 422, "to")
+
+
+def test_the_test_clock_refuses_a_leap_past_the_calendar(service):
+    response = service.as_("admin").post(
+        "/api/v1/testing/clock", json={"advance_seconds": 1e300}
+    )
+
+    assert_error(response, 422, "advance_seconds")
+    assert service.as_("deputy").get("/api/v1/cases").status_code == 200
+
+
+def test_a_catalogue_street_longer_than_a_reports_is_refused(service):
+    entry = {"category": "noise", "department": "water", "street": "x" * 81}
+
+    response = service.as_("admin").put("/api/v1/catalogue", json={"entries": [entry]})
+
+    assert_error(response, 422, "entries", "0")
+
+
+def test_a_saved_filter_keeps_no_page_cursor(service):
+    response = service.as_("office").post(
+        "/api/v1/filters", json={"name": "paged", "params": {"after": "NQ=="}}
+    )
+
+    assert_error(response, 422, "params", "after")
+
+
 def test_no_refusal_was_an_unexpected_error(service):
     # Runs last in this module: every request above was refused on purpose.
     assert "unexpected error" not in service.log()

@@ -105,6 +105,8 @@ def test_queue_filters_narrow_by_category_street_text_and_place(service):
     assert {bikes, far} <= numbers(category="shared-bikes")
     assert numbers(street="Tianhe North") == {bikes}
     assert numbers(street=" tianhe north ") == {bikes}
+    school = _report(service, category="noise", street="ÉCOLE Tianhe")
+    assert numbers(street="école tianhe") == {school}
     assert bikes in numbers(q="exit C") and far not in numbers(q="exit C")
     near = numbers(near=f"{TIANHE[0]},{TIANHE[1]}", within_m=500)
     assert bikes in near and far not in near

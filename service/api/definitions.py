@@ -16,6 +16,7 @@ from service.auth import require_role
 from service.casework import STAGE_OF_TASK
 from service.definitions import main_file
 from service.migration import Migrations
+from service.schemas import ROW_NUMBER
 from workflows.errors import Invalid, NotFound
 from workflows.progress import element_states, failing_element
 from workflows.runtime import CaseInstance
@@ -58,19 +59,15 @@ class DiffQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    from_version = fields.Integer(
-        data_key="from", required=True, validate=validate.Range(min=1)
-    )
-    to_version = fields.Integer(
-        data_key="to", required=True, validate=validate.Range(min=1)
-    )
+    from_version = fields.Integer(data_key="from", required=True, validate=ROW_NUMBER)
+    to_version = fields.Integer(data_key="to", required=True, validate=ROW_NUMBER)
 
 
 class MigrationRequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    to_version = fields.Integer(validate=validate.Range(min=1))
+    to_version = fields.Integer(validate=ROW_NUMBER)
     cases = fields.List(fields.String(), validate=validate.Length(max=10_000))
     dry_run = fields.Boolean(load_default=True)
 

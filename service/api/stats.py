@@ -7,6 +7,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from service.api import db_session
 from service.auth import require_role
 from service.board import LEVEL_NAMES, load_board, open_cases
+from service.schemas import IN_CALENDAR
 from service.stats import DEFAULT_DAYS, DEFAULT_QUICK_HOURS, GROUPINGS, Period, compute
 
 blp = Blueprint(
@@ -23,9 +24,14 @@ class PeriodQuerySchema(Schema):
 
     first = fields.Date(
         data_key="from",
+        validate=IN_CALENDAR,
         metadata={"description": f"first day [default: {DEFAULT_DAYS} days to `to`]"},
     )
-    last = fields.Date(data_key="to", metadata={"description": "last day [today]"})
+    last = fields.Date(
+        data_key="to",
+        validate=IN_CALENDAR,
+        metadata={"description": "last day [today]"},
+    )
     quick_hours = fields.Float(
         load_default=DEFAULT_QUICK_HOURS,
         validate=validate.Range(min=0, min_inclusive=False, max=24 * 366),

@@ -202,6 +202,10 @@ class Complete(MethodView):
         )
 
 
+# What a query asks of a page rather than of the tasks: a saved filter holds neither.
+PAGING = ("after", "limit")
+
+
 @blp.route("/filters")
 class Filters(MethodView):
     @blp.response(200, SavedFilterSchema(many=True))
@@ -221,8 +225,8 @@ class Filters(MethodView):
     @blp.response(201, SavedFilterSchema)
     def post(self, body):
         """Save a queue filter under a name (the same name replaces it)"""
-        # Unlike a query, a saved filter keeps only what a queue reads.
-        errors = TaskQuerySchema(unknown=RAISE).validate(body["params"])
+        # Unlike a query, a saved filter keeps only what chooses tasks, not a page.
+        errors = TaskQuerySchema(unknown=RAISE, exclude=PAGING).validate(body["params"])
         if errors:
             raise Invalid("the filter does not fit", errors={"params": errors})
         session, user = db_session(), current_user()

@@ -173,10 +173,11 @@ def _local(kept: str) -> str:
     """A kept moment as a date-time box shows it, on the district's clock."""
     try:
         moment = datetime.fromisoformat(kept)
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(i18n.ZONE)
+    except (ValueError, OverflowError):
+        # Not a moment, or one at the calendar's very edge: shown as typed.
         return kept
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(i18n.ZONE)
     return moment.strftime("%Y-%m-%dT%H:%M")
 
 
