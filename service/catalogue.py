@@ -50,16 +50,33 @@ def _shape_problems(entry) -> list[str]:
     return problems
 
 
+def _routes(entries: list[dict]) -> set[tuple]:
+    return {
+        (e["category"], street_of(e.get("street")), e["department"]) for e in entries
+    }
+
+
 def current(session: Session) -> CatalogueVersion | None:
     return session.scalar(
         select(CatalogueVersion).order_by(CatalogueVersion.version.desc()).limit(1)
     )
 
 
+@dataclass(frozen=True)
+class Publication:
+    """The version in force after a publish, and whether the publish made it."""
+
+    version: CatalogueVersion
+    is_new: bool
+
+
 def publish(
     session: Session, entries: list[dict], author: str, note: str | None = None
-) -> CatalogueVersion:
-    """Store the entries as the next version, after checking each one."""
+) -> Publication:
+    """Store the entries as the next version, after checking each one.
+
+    Entries that route exactly as the version in force publish nothing.
+    """
     errors, seen = {}, set()
     categories = set(session.scalars(select(Category.code)))
     departments = set(session.scalars(select(Department.code)))
@@ -82,6 +99,12 @@ def publish(
     if errors:
         raise Invalid("the catalogue does not fit", errors={"entries": errors})
 
+    in_force = current(session)
+    if in_force is not None and _routes(entries) == {
+        (e.category_code, e.street, e.department_code) for e in in_force.entries
+    }:
+        return Publication(in_force, is_new=False)
+
     number = (session.scalar(select(func.max(CatalogueVersion.version))) or 0) + 1
     version = CatalogueVersion(
         version=number, created_at=clock.now(), created_by=author, note=note
@@ -103,7 +126,7 @@ def publish(
         "dispatch catalogue published",
         extra={"version": number, "entries": len(entries)},
     )
-    return version
+    return Publication(version, is_new=True)
 
 
 def seed(session: Session) -> None:

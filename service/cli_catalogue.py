@@ -56,9 +56,12 @@ def set_entries(path, note, author):
     app = open_app()
     try:
         with app.extensions["suishoupai.db"].transaction() as session:
-            version = catalogue.publish(session, entries, author, note)
-            number = version.version
+            published = catalogue.publish(session, entries, author, note)
+            number, is_new = published.version.version, published.is_new
     except SuishoupaiError as error:
         problems = json.dumps(error.errors, ensure_ascii=False) if error.errors else ""
         raise click.ClickException(f"{error.message} {problems}".strip()) from error
-    click.echo(f"catalogue version {number} published")
+    if is_new:
+        click.echo(f"catalogue version {number} published")
+    else:
+        click.echo(f"catalogue version {number} already routes so: nothing published")

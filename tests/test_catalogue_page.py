@@ -73,3 +73,23 @@ def test_admin_removes_an_entry_from_the_page(service):
     assert [(e["category"], e["street"], e["department"]) for e in api["entries"]] == [
         ("noise", None, "water")
     ]
+
+
+def test_publishing_what_is_in_force_publishes_nothing(service):
+    admin = signed_in(service, "admin")
+    in_force = service.as_("admin").get("/api/v1/catalogue").json()
+
+    answer = admin.post(
+        "/staff/catalogue/?lang=en",
+        {
+            "category": [e["category"] for e in in_force["entries"]],
+            "street": [e["street"] or "" for e in in_force["entries"]],
+            "department": [e["department"] for e in in_force["entries"]],
+        },
+        allow_redirects=True,
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert 'id="unchanged"' in answer.text
+    after = service.as_("admin").get("/api/v1/catalogue").json()
+    assert after["version"] == in_force["version"]

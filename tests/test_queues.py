@@ -81,6 +81,8 @@ def test_admin_publishes_a_catalogue_version_that_routes_by_street(own_service):
     assert service.as_("admin").case(typed_loosely)["street"] == "shipai 石牌"
     versions = office.get("/api/v1/catalogue/versions").json()
     assert [v["version"] for v in versions][:2] == [version, version - 1]
+    again = admin.put("/api/v1/catalogue", json={"entries": entries})
+    assert again.status_code == 200 and again.json()["version"] == version
 
 
 def test_queue_filters_narrow_by_category_street_text_and_place(service):

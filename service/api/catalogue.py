@@ -36,12 +36,17 @@ class Catalogue(MethodView):
 
     @blp.arguments(CatalogueEditSchema)
     @blp.response(201, CatalogueSchema)
+    @blp.alt_response(
+        200, schema=CatalogueSchema, description="nothing changed", success=True
+    )
     def put(self, body):
-        """Publish the entries as the next version (admins)"""
+        """Publish the entries as the next version (admins); entries that route as
+        the version in force publish nothing and answer 200 with it"""
         require_role("admin")
-        return catalogue.publish(
+        published = catalogue.publish(
             db_session(), body["entries"], current_user().name, body.get("note")
         )
+        return published.version, 201 if published.is_new else 200
 
 
 @blp.route("/catalogue/versions")

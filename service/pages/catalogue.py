@@ -48,10 +48,10 @@ def publish():
         for index, (category, street, department) in enumerate(rows)
         if (category or department) and str(index) not in removed
     ]
-    version = catalogue.publish(
+    published = catalogue.publish(
         db_session(), entries, user.name, request.form.get("note", "").strip() or None
     )
-    flash(f"{version.version}", "published")
+    flash(f"{published.version.version}", "published" if published.is_new else "same")
     return redirect(url_for(".show"), code=303)
 
 
