@@ -21,7 +21,7 @@ from service.partners import PartnerUpdates
 from service.photos import PhotoStore
 from service.settings import Settings
 from service.sweeps import Sweeps
-from service.text_input import refuse_nul_characters
+from service.text_input import refuse_control_characters
 from workflows.clock import attach_engine_to_clock, clock
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     _wire_request_sessions(app, db)
-    refuse_nul_characters(app)
+    refuse_control_characters(app)
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     from service.api import register_blueprints

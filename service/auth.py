@@ -43,10 +43,10 @@ def add_user(
             f"unknown department {department!r}",
             errors={"department": [f"unknown department {department!r}"]},
         )
-    if not name.strip() or len(name) > 80:
+    if not name.strip() or len(name) > 80 or not name.isprintable():
         raise Invalid(
-            "a user needs a name of 1 to 80 characters",
-            errors={"name": ["1 to 80 characters"]},
+            "a user needs a name of 1 to 80 printable characters",
+            errors={"name": ["1 to 80 printable characters"]},
         )
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise Invalid(f"user {name!r} exists already", errors={"name": ["taken"]})

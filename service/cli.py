@@ -134,6 +134,8 @@ def user_import(path):
     try:
         with open(path, encoding="utf-8") as handle:
             entries = yaml.safe_load(handle)
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{path} is not UTF-8 text") from error
     except yaml.YAMLError as error:
         raise click.ClickException(f"{path} is not YAML: {error}") from error
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):

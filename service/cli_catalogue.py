@@ -47,6 +47,8 @@ def set_entries(path, note, author):
 
     try:
         entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{path} is not UTF-8 text") from error
     except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise click.ClickException(f"{path} is not YAML or JSON: {error}") from error
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):

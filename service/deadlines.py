@@ -10,16 +10,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from models import CalendarDay, Case, Category, StageDeadline
+from models import CalendarDay, Case, Category, ExtensionRequest, StageDeadline
 from service.calendar import WorkingCalendar
 from service.policy import Policy, StageLimit
 from service.reference_cache import reference
 from service.settings import Settings
+from service.timeline import SYSTEM, record
 
 _LOADED = "suishoupai.deadlines"
 # The stages whose lateness escalates; confirming is timed for reports only.
 ESCALATING = ("triage", "handling")
 TIMED = ("triage", "handling", "confirming")
+LAPSED = "the stage ended before a decision"
 
 
 def working_calendar(session: Session, settings: Settings) -> WorkingCalendar:
@@ -114,10 +116,29 @@ class Deadlines:
             return None
         if deadline.paused_since is not None:
             self.resume(deadline, now)
+            self._lapse_waiting_extensions(case, deadline, now)
         deadline.closed_at = now
         deadline.next_check_at = None
         self._open[case.id] = None
         return deadline
+
+    def _lapse_waiting_extensions(self, case, deadline, now) -> None:
+        """A request still waiting when its stage ends has nothing left to extend.
+
+        Only a paused stage can have one, so only then is this read at all.
+        """
+        with self.session.no_autoflush:
+            waiting = self.session.scalars(
+                select(ExtensionRequest).where(
+                    ExtensionRequest.deadline_id == deadline.id,
+                    ExtensionRequest.decided_at.is_(None),
+                )
+            ).all()
+        for extension in waiting:
+            extension.decided_at = now
+            extension.decided_by = SYSTEM
+            extension.decision_note = LAPSED
+            record(self.session, case, SYSTEM, "extension_lapsed", LAPSED)
 
     def pause(self, deadline: StageDeadline, now: datetime) -> None:
         """Stop the clock: waiting on another's decision is not the stage's time."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -311,13 +312,23 @@ def to_xlsx(tables: list[Table], charts: dict | None = None) -> bytes:
 
 
 def _sheet_name(name: str) -> str:
+    name = ILLEGAL_CHARACTERS_RE.sub("", name)
     for forbidden in "[]:*?/\\":
         name = name.replace(forbidden, " ")
     return name[:31]
 
 
+def _cell(value):
+    """A value as a cell holds it; characters a worksheet cannot hold are dropped."""
+    if isinstance(value, datetime):
+        return local(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
 def _fill(sheet, table: Table) -> None:
-    sheet.append([table.title])
+    sheet.append([_cell(table.title)])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([c.header for c in table.columns])
     for cell in sheet[2]:
@@ -330,7 +341,7 @@ def _fill(sheet, table: Table) -> None:
             kind = column.kind
             if isinstance(value, tuple):
                 value, kind = value
-            values.append(local(value) if isinstance(value, datetime) else value)
+            values.append(_cell(value))
             kinds.append(kind)
         sheet.append(values)
         for cell, kind in zip(sheet[sheet.max_row], kinds, strict=True):

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from models import ExtensionRequest, HumanTaskRow, User
 from service.casework import Casework
-from service.deadlines import Deadlines
+from service.deadlines import LAPSED, Deadlines
 from service.ladder import Ladder
-from service.timeline import record
+from service.timeline import SYSTEM, record
 from workflows.clock import clock
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -89,25 +89,30 @@ class Extensions:
         session.refresh(extension)
         if extension.decided_at is not None:
             raise Conflict(
-                f"extension request {request_id} was decided already",
+                f"extension request {request_id} was decided already"
+                + ("" if extension.decided_by != SYSTEM else f": {LAPSED}"),
                 case_number=case.number,
             )
 
         now = clock.now()
         deadlines = Deadlines.load(session, self.casework.settings)
         deadline = deadlines.open_deadline(case)
-        if deadline is not None and deadline.id == extension.deadline_id:
-            deadlines.resume(deadline, now)
-            if approve:
-                deadlines.extend(deadline, extension.until)
-                if deadline.due_at > now:
-                    Ladder(session, deadlines.policy.grouping).close_reminder(
-                        case, deadline.stage, now, "an extension was approved"
-                    )
-                    case.escalation_level = Ladder(
-                        session, deadlines.policy.grouping
-                    ).level_of(case)
-            self._task_due_with(session, case, deadline)
+        if deadline is None or deadline.id != extension.deadline_id:
+            # Asked before this service lapsed such requests with their stage.
+            raise Conflict(
+                f"extension request {request_id}: {LAPSED}", case_number=case.number
+            )
+        deadlines.resume(deadline, now)
+        if approve:
+            deadlines.extend(deadline, extension.until)
+            if deadline.due_at > now:
+                Ladder(session, deadlines.policy.grouping).close_reminder(
+                    case, deadline.stage, now, "an extension was approved"
+                )
+                case.escalation_level = Ladder(
+                    session, deadlines.policy.grouping
+                ).level_of(case)
+        self._task_due_with(session, case, deadline)
         extension.approved = approve
         extension.decided_by = user.name
         extension.decided_at = now

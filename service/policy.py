@@ -93,8 +93,8 @@ class Policy:
     def from_yaml(cls, path: Path, base: "Policy | None" = None) -> "Policy":
         """A policy file; what it leaves out is taken from `base`."""
         try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as error:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise Invalid(f"{path} cannot be read as YAML: {error}") from error
         try:
             return cls._from_mapping(data, base or cls())

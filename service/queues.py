@@ -79,7 +79,7 @@ def scope(user: User, queue: str):
         mine &= HumanTaskRow.department_code == user.department_code
     if user.role == "reporter":
         mine &= Case.reporter_id == user.id
-    named = HumanTaskRow.candidate_users.like(f"%,{user.name},%")
+    named = HumanTaskRow.candidate_users.contains(f",{user.name},", autoescape=True)
     return query.where(or_(mine, named))
 
 
@@ -149,12 +149,15 @@ def _filtered(query, wanted: QueueQuery):
     if wanted.due_before:
         query = query.where(HumanTaskRow.due_at < wanted.due_before)
     if wanted.text:
-        pattern = f"%{wanted.text.strip()}%"
+        # The text as typed, whatever its letters' case, on SQLite as on PostgreSQL:
+        # %, _ and \\ are letters here, not LIKE's wildcards or escape.
+        text = wanted.text.strip().lower()
         query = query.where(
             or_(
-                Case.description.ilike(pattern),
-                Case.address.ilike(pattern),
-                Case.number.ilike(pattern),
+                *(
+                    lower_text(column).contains(text, autoescape=True)
+                    for column in (Case.description, Case.address, Case.number)
+                )
             )
         )
     if wanted.near:

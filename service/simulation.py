@@ -158,6 +158,8 @@ def load_policy(path: Path, base: Policy) -> Policy:
         raise SimulationError(
             f"cannot read the policy {path}: {error.strerror}"
         ) from error
+    except UnicodeDecodeError as error:
+        raise SimulationError(f"{path} is not UTF-8 text") from error
     except yaml.YAMLError as error:
         raise SimulationError(f"{path} is not valid YAML: {error}") from error
     _check_policy_shape(path, data if data is not None else {})

@@ -1,41 +1,48 @@
-"""Text no database column can hold is refused before a request reaches the case loop.
+"""Text nothing downstream can hold is refused before a request reaches the case loop.
 
 PostgreSQL text cannot contain the NUL character (SQLite stores it, so the same input
-would behave differently on the two). A NUL in a query, a form field, a JSON string or
-the Idempotency-Key is refused with 422 naming where it is; photos are files and may
-hold any byte.
+would behave differently on the two), and a worksheet cannot hold the other control
+characters but tab and line breaks, so one such report would break every export that
+shows it. Any of them in a query, a form field, a JSON string or the Idempotency-Key
+is refused with 422 naming where it is; photos are files and may hold any byte. An
+Idempotency-Key is also at most as long as its column.
 """
 
+import re
 from collections.abc import Iterator
 
 from flask import Flask, request
 
 from workflows.errors import Invalid, NotFound
 
-NUL = "\x00"
+# C0 controls but tab, line feed and carriage return: what openpyxl refuses, and NUL.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
-NAMED_HEADERS = ("Idempotency-Key",)
+KEY_HEADER = "Idempotency-Key"
+MAX_KEY = 120
 
 
-def refuse_nul_characters(app: Flask) -> None:
+def refuse_control_characters(app: Flask) -> None:
     @app.before_request
-    def refuse_nul():
-        if NUL in request.path:
+    def refuse_control():
+        if CONTROL.search(request.path):
             raise NotFound("no such address")
-        bad = sorted({name for name, text in _texts() if NUL in text})
-        if bad:
-            raise Invalid(
-                "text may not contain the NUL character",
-                errors={name: ["may not contain the NUL character"] for name in bad},
-            )
+        errors = {
+            name: ["may not contain control characters"]
+            for name, text in _texts()
+            if CONTROL.search(text)
+        }
+        if len(request.headers.get(KEY_HEADER, "")) > MAX_KEY:
+            errors[KEY_HEADER] = [f"at most {MAX_KEY} characters"]
+        if errors:
+            raise Invalid("the request carries text that cannot be kept", errors=errors)
 
 
 def _texts() -> Iterator[tuple[str, str]]:
     """Every piece of text the request carries, with the name of where it is."""
     yield from request.args.items(multi=True)
-    for header in NAMED_HEADERS:
-        if header in request.headers:
-            yield header, request.headers[header]
+    if KEY_HEADER in request.headers:
+        yield KEY_HEADER, request.headers[KEY_HEADER]
     if request.mimetype in FORMS:
         yield from request.form.items(multi=True)
     if request.is_json:

@@ -786,6 +786,35 @@ def test_a_nul_character_anywhere_in_text_is_refused(
     assert_error(response, 422, field)
 
 
+@pytest.mark.parametrize("text", ["a\x01b", "bell\x07", "esc\x1b[0m"])
+def test_a_control_character_in_a_report_is_refused(service, text):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"), [("photos", photo("hopper.jpg"))], address=text
+        )
+    assert_error(response, 422, "address")
+
+
+def test_tabs_and_line_breaks_in_a_description_are_kept(service):
+    response = post_report(
+        service.as_("deputy"),
+        [("photos", photo("hopper.jpg"))],
+        description="Bikes:\r\n\t- by exit C",
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["description"] == "Bikes:\r\n\t- by exit C"
+
+
+def test_an_idempotency_key_longer_than_kept_is_refused(service):
+    with nothing_stored(service):
+        response = post_report(
+            service.as_("deputy"),
+            [("photos", photo("hopper.jpg"))],
+            headers={"Idempotency-Key": "k" * 121},
+        )
+    assert_error(response, 422, "Idempotency-Key")
+
+
 def test_a_nul_character_in_a_path_names_nothing(service):
     assert_error(service.as_("office").get("/api/v1/cases/a%00b"), 404)
 

@@ -71,3 +71,26 @@ def test_imported_token_opens_the_api(cli, tmp_path):
         assert answer.status_code == 200
     finally:
         cli.stop()
+
+
+@pytest.mark.parametrize("command", [["user", "import"], ["catalogue", "set"]])
+def test_a_binary_file_is_refused_as_not_text(cli, tmp_path, command):
+    binary = tmp_path / "photo.yaml"
+    binary.write_bytes(bytes(range(128, 256)) * 4)
+
+    result = cli.cli(*command, str(binary))
+
+    assert result.returncode != 0
+    assert "UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_user_name_with_a_control_character_is_refused(cli, tmp_path):
+    users = tmp_path / "users.yaml"
+    users.write_text('- {name: "x\\0y", role: triage}\n')
+
+    result = cli.cli("user", "import", str(users))
+
+    assert result.returncode != 0
+    assert "printable" in result.stderr
+    assert "Traceback" not in result.stderr

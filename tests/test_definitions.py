@@ -240,3 +240,18 @@ def test_malformed_definition_requests_answer_json_errors_never_500(service):
         assert response.status_code in (400, 404, 405, 415, 422), response.text
         body = response.json()
         assert body["code"] == response.status_code and body["message"]
+
+
+def test_a_file_named_in_chinese_downloads_under_its_name(service):
+    designer = service.as_("designer")
+    deployed = upload(designer, [("案件流程.bpmn", relabelled("Handle 办理 again"))])
+    assert deployed.status_code == 201, deployed.text
+
+    xml = designer.get(
+        f"/api/v1/definitions/case_loop/versions/{deployed.json()['version']}"
+        "/files/案件流程.bpmn"
+    )
+
+    assert xml.status_code == 200, xml.text
+    disposition = xml.headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E6%A1%88%E4%BB%B6%E6%B5%81%E7%A8%8B.bpmn" in disposition

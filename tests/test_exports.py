@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
+from service.exports import Column, Table, to_xlsx
 from tests.supervision_cases import ZONE, build
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -164,3 +165,17 @@ def test_files_are_for_supervisors_only(service, path):
     assert response.status_code == 403
     assert response.json()["code"] == 403
     assert service.as_("nobody").get(path).status_code == 401
+
+
+def test_a_workbook_drops_characters_a_worksheet_cannot_hold():
+    table = Table(
+        "Open\x0b",
+        "Open cases\x07",
+        [Column("Address 地址", "text", 30)],
+        [["Tianhe Rd\x01 1\x1b"]],
+    )
+
+    sheet = load_workbook(io.BytesIO(to_xlsx([table]))).active
+
+    assert sheet["A1"].value == "Open cases"
+    assert sheet["A3"].value == "Tianhe Rd 1"

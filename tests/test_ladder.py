@@ -147,6 +147,36 @@ def test_refused_extension_still_does_not_count_the_wait(own_service):
     assert [e["level"] for e in _open_escalations(service, number)] == [1]
 
 
+def test_a_request_still_waiting_when_handling_ends_lapses(own_service):
+    service = own_service
+    number = _report(service)
+    _dispatch(service, number)
+    liaison = service.as_("traffic-liaison")
+    task = liaison.task_of(number, "handle")
+    now = datetime.fromisoformat(service.advance_clock(1 * HOUR)["now"])
+    asked = liaison.post(
+        f"/api/v1/tasks/{task['id']}/extension",
+        json={"reason": "More time", "until": (now + timedelta(days=2)).isoformat()},
+    )
+    assert asked.status_code == 201, asked.text
+
+    done = liaison.complete(
+        task["id"], photos=["gravel.png"], decision="done", result="Moved"
+    )
+    assert done.status_code == 200, done.text
+    late = service.as_("office").post(
+        f"/api/v1/extensions/{asked.json()['id']}/decision", json={"approve": True}
+    )
+
+    assert late.status_code == 409, late.text
+    waiting = service.as_("office").get(
+        "/api/v1/extensions", params={"pending": "true"}
+    )
+    assert asked.json()["id"] not in [r["id"] for r in waiting.json()]
+    actions = [e["action"] for e in service.as_("supervisor").case(number)["timeline"]]
+    assert "extension_lapsed" in actions and "extension_approved" not in actions
+
+
 @pytest.mark.parametrize("approve", [True, False], ids=["approved", "refused"])
 def test_the_handling_task_is_due_when_its_decided_deadline_is(own_service, approve):
     service = own_service

@@ -107,8 +107,17 @@ def test_queue_filters_narrow_by_category_street_text_and_place(service):
     assert {bikes, far} <= numbers(category="shared-bikes")
     assert numbers(street="Tianhe North") == {bikes}
     assert numbers(street=" tianhe north ") == {bikes}
-    school = _report(service, category="noise", street="ÉCOLE Tianhe")
+    school = _report(
+        service,
+        category="noise",
+        street="ÉCOLE Tianhe",
+        description="Ünïcödé sign 100% broken",
+    )
     assert numbers(street="école tianhe") == {school}
+    # Text is matched as typed, whatever its case; % and _ are no wildcards.
+    assert numbers(q="ünïcödé") == {school}
+    assert school in numbers(q="100%") and bikes not in numbers(q="100%")
+    assert numbers(q="%_%") == set()
     assert bikes in numbers(q="exit C") and far not in numbers(q="exit C")
     near = numbers(near=f"{TIANHE[0]},{TIANHE[1]}", within_m=500)
     assert bikes in near and far not in near

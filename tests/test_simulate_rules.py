@@ -296,3 +296,11 @@ def test_a_bad_policy_file_is_refused_with_a_message_naming_the_fault(
 ):
     with pytest.raises(SimulationError, match=message):
         load_policy(policy_file(tmp_path, text), base=POLICY)
+
+
+def test_a_policy_file_that_is_not_text_is_refused(tmp_path):
+    binary = tmp_path / "policy.yaml"
+    binary.write_bytes(bytes(range(128, 256)))
+
+    with pytest.raises(SimulationError, match="not UTF-8 text"):
+        load_policy(binary, base=POLICY)

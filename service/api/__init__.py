@@ -1,5 +1,8 @@
 """The /api/v1 blueprints and the helpers every view shares."""
 
+import unicodedata
+from urllib.parse import quote
+
 from flask import Flask, current_app, g, request
 from flask_smorest import Api
 
@@ -15,6 +18,22 @@ def db_session():
 
 def extension(name: str):
     return current_app.extensions[f"suishoupai.{name}"]
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for a download named `name`, in any script.
+
+    Headers carry Latin-1 at most: a name beyond ASCII goes as RFC 5987 `filename*`
+    (UTF-8), beside an ASCII rendering for clients that know only `filename`.
+    """
+    printable = "".join(c for c in name if c.isprintable() and c not in '"\\')
+    ascii_name = (
+        unicodedata.normalize("NFKD", printable).encode("ascii", "ignore").decode()
+    )
+    header = f'attachment; filename="{ascii_name or "download"}"'
+    if ascii_name != printable:
+        header += f"; filename*=UTF-8''{quote(printable, safe='')}"
+    return header
 
 
 def load_user() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from models import Case, Escalation, ProcessVersion
 from models.cases import FINAL_STATUSES
-from service.api import db_session, extension
+from service.api import attachment, db_session, extension
 from service.api.cases import find_case
 from service.auth import require_role
 from service.casework import STAGE_OF_TASK
@@ -211,7 +211,7 @@ class VersionFile(MethodView):
             version.files[name],
             mimetype="application/xml",
             headers={
-                "Content-Disposition": f'attachment; filename="{_safe(name)}"',
+                "Content-Disposition": attachment(name),
                 "X-Content-Type-Options": "nosniff",
             },
         )
@@ -260,10 +260,6 @@ class RevertMigration(MethodView):
 
 def _migrations() -> Migrations:
     return Migrations(extension("db"), extension("casework"))
-
-
-def _safe(name: str) -> str:
-    return "".join(c for c in name if c.isprintable() and c not in '"\\')
 
 
 @blp.route("/cases/<string:number>/diagram")

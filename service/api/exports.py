@@ -4,7 +4,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api import db_session
+from service.api import attachment, db_session
 from service.api.stats import PeriodQuerySchema, StatsQuerySchema, period_of
 from service.auth import require_role
 from service.board import category_labels, department_labels, load_board, open_cases
@@ -45,7 +45,7 @@ def download(content: bytes, name: str) -> Response:
     return Response(
         content,
         content_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": attachment(name)},
     )
 
 
