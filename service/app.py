@@ -62,12 +62,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     _wire_request_sessions(app, db)
-    refuse_control_characters(app)
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     from service.api import register_blueprints
 
     register_blueprints(app, api, settings)
+    # After authentication: a stranger's body is not read at all.
+    refuse_control_characters(app)
     app.register_blueprint(pages.blp)
     signed_pages.init_app(app, settings)
     register_error_handlers(app)
