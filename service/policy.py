@@ -134,5 +134,12 @@ class Policy:
 
 
 def _stored(hours: float, unit: str) -> StageLimit:
-    """A category keeps hours; working days are kept as their working hours."""
-    return StageLimit(hours, "hours" if unit == "hours" else "working_hours")
+    """A category keeps hours; working days are kept as their working hours.
+
+    A limit stored before limits were capped counts as the longest one, so that one
+    category's typo cannot stop every case from being timed.
+    """
+    unit = "hours" if unit == "hours" else "working_hours"
+    if not hours <= LONGEST[unit]:
+        hours = LONGEST[unit]
+    return StageLimit(hours, unit)

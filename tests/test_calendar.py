@@ -1,6 +1,7 @@
 """Working time on the mainland-China calendar, and policies read from YAML."""
 
 from datetime import UTC, date, datetime, time
+from types import SimpleNamespace
 
 import pytest
 
@@ -116,3 +117,21 @@ def test_bad_policy_yaml_names_the_problem(tmp_path, text):
 
     with pytest.raises(Invalid):
         Policy.from_yaml(path)
+
+
+def test_a_limit_stored_past_a_year_counts_as_the_longest():
+    stored = SimpleNamespace(
+        code="noise",
+        triage_hours=float("inf"),
+        triage_unit="hours",
+        handling_hours=1e15,
+        handling_unit="working_hours",
+        confirm_hours=72,
+        confirm_unit="hours",
+    )
+
+    policy = Policy.from_categories([stored])
+
+    assert policy.limit("noise", "triage") == StageLimit(24 * 366, "hours")
+    assert policy.limit("noise", "handling") == StageLimit(24 * 366, "working_hours")
+    assert policy.limit("noise", "confirming") == StageLimit(72, "hours")
