@@ -124,21 +124,28 @@ def test_clock_pauses_while_an_extension_waits_and_moves_when_approved(own_servi
     assert {"extension_requested", "extension_approved"} <= set(actions)
 
 
-def test_refused_extension_still_does_not_count_the_wait(own_service):
-    service = own_service
+def _asking_for_time(service, after_hours):
+    """A dispatched case whose handler asks for two more days `after_hours` in."""
     number = _report(service)
     _dispatch(service, number)
     liaison = service.as_("traffic-liaison")
     task = liaison.task_of(number, "handle")
-    now = datetime.fromisoformat(service.advance_clock(3 * HOUR)["now"])
+    now = datetime.fromisoformat(service.advance_clock(after_hours * HOUR)["now"])
     asked = liaison.post(
         f"/api/v1/tasks/{task['id']}/extension",
         json={"reason": "More time", "until": (now + timedelta(days=2)).isoformat()},
     )
+    assert asked.status_code == 201, asked.text
+    return number, liaison, task, asked.json()
+
+
+def test_refused_extension_still_does_not_count_the_wait(own_service):
+    service = own_service
+    number, _, _, asked = _asking_for_time(service, after_hours=3)
 
     service.advance_clock(5 * HOUR)
     refused = service.as_("office").post(
-        f"/api/v1/extensions/{asked.json()['id']}/decision", json={"approve": False}
+        f"/api/v1/extensions/{asked['id']}/decision", json={"approve": False}
     )
     assert refused.status_code == 200, refused.text
 
@@ -149,30 +156,21 @@ def test_refused_extension_still_does_not_count_the_wait(own_service):
 
 def test_a_request_still_waiting_when_handling_ends_lapses(own_service):
     service = own_service
-    number = _report(service)
-    _dispatch(service, number)
-    liaison = service.as_("traffic-liaison")
-    task = liaison.task_of(number, "handle")
-    now = datetime.fromisoformat(service.advance_clock(1 * HOUR)["now"])
-    asked = liaison.post(
-        f"/api/v1/tasks/{task['id']}/extension",
-        json={"reason": "More time", "until": (now + timedelta(days=2)).isoformat()},
-    )
-    assert asked.status_code == 201, asked.text
+    number, liaison, task, asked = _asking_for_time(service, after_hours=1)
 
     done = liaison.complete(
         task["id"], photos=["gravel.png"], decision="done", result="Moved"
     )
     assert done.status_code == 200, done.text
     late = service.as_("office").post(
-        f"/api/v1/extensions/{asked.json()['id']}/decision", json={"approve": True}
+        f"/api/v1/extensions/{asked['id']}/decision", json={"approve": True}
     )
 
     assert late.status_code == 409, late.text
     waiting = service.as_("office").get(
         "/api/v1/extensions", params={"pending": "true"}
     )
-    assert asked.json()["id"] not in [r["id"] for r in waiting.json()]
+    assert asked["id"] not in [r["id"] for r in waiting.json()]
     actions = [e["action"] for e in service.as_("supervisor").case(number)["timeline"]]
     assert "extension_lapsed" in actions and "extension_approved" not in actions
 
