@@ -267,7 +267,7 @@ class Casework:
         )
 
         now = clock.now()
-        # Photos first: storing them flushes, and nothing else has changed yet.
+        # Photos first: storing them flushes, so the task row is written once, later.
         photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
         task.assignee = user
         task.draft = None
