@@ -2,14 +2,13 @@
 
 from contextlib import contextmanager
 
-from sqlalchemy import String, create_engine, event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.expression import FunctionElement
 
 from models import schema
 from service.reference_cache import CACHE_KEY, ReferenceCache
+from service.sql_functions import add_sqlite_functions
 
 
 def driver_url(url: str) -> str:
@@ -36,30 +35,7 @@ def _tune_sqlite(connection, _record):
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # SQLite's own lower() folds ASCII letters only.
-    connection.create_function("unicode_lower", 1, _lower, deterministic=True)
-
-
-def _lower(text):
-    return text.lower() if isinstance(text, str) else text
-
-
-class lower_text(FunctionElement):
-    """Text in lower case, every letter of it, as Python's str.lower() has it."""
-
-    type = String()
-    name = "lower_text"
-    inherit_cache = True
-
-
-@compiles(lower_text)
-def _lower_text(element, compiler, **kw):
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(lower_text, "sqlite")
-def _lower_text_sqlite(element, compiler, **kw):
-    return f"unicode_lower({compiler.process(element.clauses, **kw)})"
+    add_sqlite_functions(connection)
 
 
 class Database:

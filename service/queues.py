@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, contains_eager, defer, lazyload
 
 from models import Case, HumanTaskRow, User
 from models.base import MAX_ROW_ID
-from service.database import lower_text
 from service.ladder_rules import distance_m
 from service.permissions import LANE_ROLES
+from service.sql_functions import lower_text
 from workflows.clock import clock
 from workflows.errors import Forbidden, Invalid
 

@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, exists, func, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import FunctionElement
 
 from models import (
     Case,
@@ -25,6 +23,7 @@ from models import (
 )
 from service.calendar import WorkingCalendar
 from service.ladder_rules import ESCALATING_STAGES
+from service.sql_functions import seconds_between
 from workflows.clock import clock
 from workflows.errors import Invalid
 
@@ -43,26 +42,6 @@ NO_KEY = {
     "category": "未分类 unclassified",
     "street": "未知街道 no street",
 }
-
-
-class seconds_between(FunctionElement):
-    """Seconds from the first timestamp to the second, on SQLite and PostgreSQL."""
-
-    type = Float()
-    name = "seconds_between"
-    inherit_cache = True
-
-
-@compiles(seconds_between)
-def _seconds_between(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_between_sqlite(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
 
 @dataclass(frozen=True)
