@@ -61,7 +61,7 @@ class Ladder:
         """Every rung raised on this stage closes: its cause went away."""
         self._close(case, stage, (REMINDER, SUGGESTION, SUPERVISION), now, why)
         if case.status in FINAL_STATUSES:
-            self._close_finished_groups(now)
+            self._close_finished_groups(case, now)
 
     def close_reminder(self, case: Case, stage: str, now: datetime, why: str) -> None:
         self._close(case, stage, (REMINDER, SUGGESTION), now, why)
@@ -190,16 +190,23 @@ class Ladder:
             recipient=_recipient(case, stage) if notify else None,
         )
 
-    def _close_finished_groups(self, now) -> None:
-        for group in self.session.scalars(
-            select(CommonProblem).where(CommonProblem.closed_at.is_(None))
-        ):
-            statuses = self.session.scalars(
+    def _close_finished_groups(self, case: Case, now) -> None:
+        """A common problem ends when the last of its cases, this one, ends."""
+        groups = self.session.scalars(
+            select(CommonProblem).where(
+                CommonProblem.closed_at.is_(None),
+                CommonProblem.id.in_(
+                    select(Escalation.group_id).where(Escalation.case_id == case.id)
+                ),
+            )
+        ).all()
+        for group in groups:
+            others = self.session.scalars(
                 select(Case.status)
                 .join(Escalation, Escalation.case_id == Case.id)
-                .where(Escalation.group_id == group.id)
-            ).all()
-            if statuses and all(s in FINAL_STATUSES for s in statuses):
+                .where(Escalation.group_id == group.id, Case.id != case.id)
+            )
+            if all(status in FINAL_STATUSES for status in others):
                 group.closed_at = now
 
     # Rows

@@ -112,6 +112,9 @@ class LocationSchema(Schema):
     address = fields.String(allow_none=True)
 
 
+LOCATION = LocationSchema()
+
+
 class CaseSummarySchema(Schema):
     number = fields.String()
     status = fields.String()
@@ -130,7 +133,7 @@ class CaseSummarySchema(Schema):
     return_count = fields.Integer()
 
     def _location(self, case):
-        return LocationSchema().dump(case)
+        return LOCATION.dump(case)
 
     def _reporter(self, case):
         return case.reporter.name
@@ -149,7 +152,7 @@ class CaseSchema(CaseSummarySchema):
         from service.api import deadline_of
 
         view = deadline_of(case)
-        return DeadlineSchema().dump(view) if view else None
+        return DEADLINE.dump(view) if view else None
 
 
 class DeadlineSchema(Schema):
@@ -160,6 +163,9 @@ class DeadlineSchema(Schema):
     used_hours = fields.Float()
     left_hours = fields.Float()
     paused = fields.Boolean()
+
+
+DEADLINE = DeadlineSchema()
 
 
 class CaseListSchema(Schema):

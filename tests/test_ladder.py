@@ -232,6 +232,39 @@ def test_nearby_late_cases_become_one_common_problem(notified_service):
     assert suggestion["recipient"] == "department:traffic-police"
 
 
+def _close(service, number):
+    liaison, deputy = service.as_("traffic-liaison"), service.as_("deputy")
+    handle = liaison.task_of(number, "handle")
+    done = liaison.complete(
+        handle["id"], photos=["gravel.png"], decision="done", result="Moved"
+    )
+    assert done.status_code == 200, done.text
+    confirm = deputy.task_of(number, "confirm", queue="mine")
+    closed = deputy.complete(confirm["id"], decision="satisfied")
+    assert closed.json()["status"] == "closed", closed.text
+
+
+def _common_problems(service):
+    board = service.as_("supervisor").get("/api/v1/board").json()
+    return {p["id"]: p["cases"] for p in board["common_problems"]}
+
+
+def test_a_common_problem_ends_when_its_last_case_closes(own_service):
+    service = own_service
+    spots = [(TIANHE[0] + 0.0004 * i, TIANHE[1]) for i in range(3)]
+    numbers = [_report(service, *spot) for spot in spots]
+    for number in numbers:
+        _dispatch(service, number)
+    service.advance_clock(4 * HOUR + 60)
+    (problem,) = _common_problems(service)
+
+    for number in numbers[:-1]:
+        _close(service, number)
+        assert list(_common_problems(service)) == [problem]
+    _close(service, numbers[-1])
+    assert _common_problems(service) == {}
+
+
 def test_third_return_puts_the_case_under_supervision(own_service):
     service = own_service
     number = _report(service)

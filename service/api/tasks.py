@@ -3,7 +3,7 @@
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import RAISE
+from marshmallow import RAISE, ValidationError
 from sqlalchemy import select
 
 from models import HumanTaskRow, SavedFilter
@@ -30,6 +30,7 @@ from workflows.clock import clock
 from workflows.errors import Invalid, NotFound
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Task queues")
+COMPLETION = CompletionSchema()
 
 
 def queue_request(args: dict) -> queues.QueueQuery:
@@ -186,13 +187,14 @@ class Complete(MethodView):
                     "send a JSON object or a multipart form",
                     errors={"json": ["expected a JSON object"]},
                 )
-        errors = CompletionSchema().validate(raw)
-        if errors:
-            raise Invalid("the completion does not fit: see errors", errors=errors)
-        data = CompletionSchema().load(raw)
+        try:
+            data = COMPLETION.load(raw)
+        except ValidationError as error:
+            raise Invalid(
+                "the completion does not fit: see errors", errors=error.messages
+            ) from error
         # Fields a diagram's own form declares come through as they were sent.
-        known = set(CompletionSchema().fields)
-        data.update({k: v for k, v in raw.items() if k not in known})
+        data.update({k: v for k, v in raw.items() if k not in COMPLETION.fields})
         completion = Completion(
             decision=data.pop("decision"), fields=data, photos=photos
         )
