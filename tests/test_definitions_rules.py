@@ -3,6 +3,7 @@
 No server: only `workflows.validation`, `ProcessDefinition` and `CaseInstance`.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -242,6 +243,19 @@ def test_a_timer_reading_bad_case_data_is_an_engine_error_not_a_crash(limit):
         CaseInstance.start(definition, {"limit": limit})
 
 
+def test_a_timer_computed_past_a_century_stops_at_once_with_an_engine_error():
+    definition = ProcessDefinition.parse(
+        {"t.bpmn": user_task_with_timer("'P' + str(months) + 'M'")}, rules=RULES
+    )
+    started = time.monotonic()
+
+    with pytest.raises(EngineError, match="longer than 100 years") as raised:
+        CaseInstance.start(definition, {"months": 10**12})
+    assert raised.value.element_id == "late"
+    # The engine would count the months one by one for hours.
+    assert time.monotonic() - started < 5
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "due_in"),
     [
@@ -284,6 +298,9 @@ def test_a_camunda_date_with_an_offset_is_read_in_its_own_zone():
         ("timeDate", "2031-13-45T00:00:00", "not a valid ISO 8601 date"),
         ("timeDuration", "'PT-oops'", "not a valid ISO 8601 duration"),
         ("timeDuration", "timedelta(seconds=30)", "gives a timedelta"),
+        ("timeDuration", "P999999999M", "longer than 100 years"),
+        ("timeDuration", "PT99999999999999999999H", "longer than 100 years"),
+        ("timeCycle", "R/P99999999999Y", "longer than 100 years"),
     ],
 )
 def test_a_timer_that_cannot_evaluate_is_a_problem_of_its_event(kind, value, message):

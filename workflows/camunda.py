@@ -3,7 +3,7 @@
 import ast
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -14,6 +14,8 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
 
 TIMER_KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
+LONGEST_TIMER = timedelta(days=36525)  # a century
+DAYS_A_MONTH = 365.25 / 12
 # What Camunda Modeler writes: a bare ISO 8601 date, duration or repeating interval.
 _ISO_DURATION = re.compile(r"^-?P(?=[\dT])[\dYMWDTHS.,]*$", re.IGNORECASE)
 _ISO_CYCLE = re.compile(r"^R\d*/", re.IGNORECASE)
@@ -32,18 +34,28 @@ def is_cron(text: str) -> bool:
 
 
 def check_timer_literal(kind: str, value: str) -> None:
-    """Raise TimerValueError unless `value` is a valid ISO 8601 value of that kind."""
+    """Raise TimerValueError unless `value` is a valid ISO 8601 value of that kind.
+
+    Durations, alone or in a cycle, may last at most LONGEST_TIMER: the engine
+    counts a duration's months one by one, so P999999999M would hold a worker
+    for hours.
+    """
     try:
         if kind == "date":
             TimerEventDefinition.get_datetime(value)
         elif kind == "duration":
-            TimerEventDefinition.parse_iso_duration(value)
             if not value.upper().startswith("P"):
                 raise ValueError(value)
+            _check_span(value)
         else:
             if not value.upper().startswith("R"):
                 raise ValueError(value)
+            for part in value.upper().replace("--", "/").strip("R").split("/"):
+                if part.startswith("P"):
+                    _check_span(part)
             TimerEventDefinition.parse_iso_recurring_interval(value)
+    except TimerValueError:
+        raise
     except Exception as error:
         examples = {
             "date": "2026-12-31T17:00:00+08:00",
@@ -53,6 +65,26 @@ def check_timer_literal(kind: str, value: str) -> None:
         raise TimerValueError(
             f"{value!r} is not a valid ISO 8601 {kind} (for example {examples[kind]})"
         ) from error
+
+
+def _check_span(duration: str) -> None:
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    months = parsed.get("years", 0) * 12 + parsed.get("months", 0)
+    days = parsed.get("days", 0) + 7 * parsed.get("weeks", 0) + months * DAYS_A_MONTH
+    try:
+        span = timedelta(
+            days=days,
+            hours=parsed.get("hours", 0),
+            minutes=parsed.get("minutes", 0),
+            seconds=parsed.get("seconds", 0),
+        )
+    except OverflowError:
+        span = timedelta.max
+    if span > LONGEST_TIMER:
+        raise TimerValueError(
+            f"{duration!r} lasts longer than {LONGEST_TIMER.days // 365} years, "
+            "the longest a timer may wait"
+        )
 
 
 def normalise_timer(kind: str, text: str | None) -> str:

@@ -5,8 +5,14 @@ import builtins
 import datetime
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 
-from workflows.errors import DefinitionError
+from workflows.camunda import TimerValueError, check_timer_literal
+from workflows.errors import DefinitionError, EngineError
 
 SAFE_NAMES = (
     "abs all any bool dict divmod enumerate filter float format int isinstance len "
@@ -15,6 +21,11 @@ SAFE_NAMES = (
 SAFE_BUILTINS = {name: getattr(builtins, name) for name in SAFE_NAMES.split()}
 SAFE_BUILTINS.update({"True": True, "False": False, "None": None})
 SAFE_GLOBALS = {"datetime": datetime, "timedelta": datetime.timedelta}
+TIMER_KINDS = {
+    TimeDateEventDefinition: "date",
+    DurationTimerEventDefinition: "duration",
+    CycleTimerEventDefinition: "cycle",
+}
 
 
 class ScriptNotAllowed(DefinitionError):
@@ -61,6 +72,21 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def __init__(self):
         super().__init__(environment=RestrictedEnvironment())
+
+    def evaluate(self, task, expression, external_context=None):
+        value = super().evaluate(task, expression, external_context)
+        timer = getattr(task.task_spec, "event_definition", None)
+        kind = TIMER_KINDS.get(type(timer))
+        if kind and expression == timer.expression and isinstance(value, str):
+            # A timer computed from case data is held to what a literal one is.
+            try:
+                check_timer_literal(kind, value)
+            except TimerValueError as error:
+                raise EngineError(
+                    f"the diagram failed at timer {task.task_spec.bpmn_id}: {error}",
+                    element_id=task.task_spec.bpmn_id,
+                ) from error
+        return value
 
     def call_service(self, task, **kwargs):
         # The 3.2 base method hides the real error behind a NameError.
