@@ -63,6 +63,7 @@ class Lifecycle:
     cases: int
     ms_per_case: float
     ms_per_step: dict[str, float]
+    last_number: str
 
     @property
     def ms_per_step_mean(self) -> float:
@@ -93,7 +94,18 @@ def lifecycle(users: dict[str, Client], cases: int) -> Lifecycle:
         cases,
         statistics.median(per_case),
         {step: statistics.median(ms) for step, ms in per_step.items()},
+        case["number"],
     )
+
+
+def read_case(user: Client, number: str, repeats: int) -> float:
+    """Median ms to read one case through HTTP: the answer a step gives, no step."""
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        expect(user.get(f"/api/v1/cases/{number}"), 200)
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
 
 
 class _StepTimer:

@@ -101,6 +101,9 @@ def served_cases(
             say(f"{db}, {workers} worker(s): {plan.lifecycle_cases} whole cases")
             users = {name: _as(server, site, name) for name in site.tokens}
             lifecycle = cases.lifecycle(users, plan.lifecycle_cases)
+            read_ms = cases.read_case(
+                users["office"], lifecycle.last_number, 10 * plan.repeats
+            )
 
             say(f"{db}, {workers} worker(s): intake of up to {plan.reports} reports")
             deputies = [_as(server, site, "deputy") for _ in range(plan.threads)]
@@ -138,6 +141,13 @@ def served_cases(
             ratio=lifecycle.ms_per_step_mean / floor.ms_per_step,
             target=f"≤ {STEP_RATIO:g}×",
             met=lifecycle.ms_per_step_mean <= STEP_RATIO * floor.ms_per_step,
+            **label,
+        ),
+        Row(
+            "reading that case through HTTP, no step (the stack alone)",
+            result=f"{number(read_ms)} ms",
+            floor=f"{number(floor.ms_per_step)} ms",
+            ratio=read_ms / floor.ms_per_step,
             **label,
         ),
         _throughput("task completions (dispatch)", "tasks", completions, floor, label),
