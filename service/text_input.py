@@ -3,20 +3,25 @@
 PostgreSQL text cannot contain the NUL character (SQLite stores it, so the same input
 would behave differently on the two), and a worksheet cannot hold the other control
 characters but tab and line breaks, so one such report would break every export that
-shows it. Any of them in a query, a form field, a JSON string or the Idempotency-Key
-is refused with 422 naming where it is; photos are files and may hold any byte. An
-Idempotency-Key is also at most as long as its column.
+shows it. A lone surrogate (JSON can spell one, "\\ud800") is no character at all and
+cannot be written in UTF-8. Any of them in a query, a form field, a JSON string or the
+Idempotency-Key is refused with 422 naming where it is; photos are files and may hold
+any byte. An Idempotency-Key is also at most as long as its column, and a JSON number
+at most as long as Python reads one.
 """
 
+import json
 import re
+import sys
 from collections.abc import Iterator
 
 from flask import Flask, request
 
 from workflows.errors import Invalid, NotFound
 
-# C0 controls but tab, line feed and carriage return: what openpyxl refuses, and NUL.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# C0 controls but tab, line feed and carriage return: what openpyxl refuses, and NUL;
+# and the UTF-16 surrogates, which stand for nothing on their own.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY = 120
@@ -28,7 +33,7 @@ def refuse_control_characters(app: Flask) -> None:
         if CONTROL.search(request.path):
             raise NotFound("no such address")
         errors = {
-            name: ["may not contain control characters"]
+            name: ["may not contain control characters or lone surrogates"]
             for name, text in _texts()
             if CONTROL.search(text)
         }
@@ -46,7 +51,22 @@ def _texts() -> Iterator[tuple[str, str]]:
     if request.mimetype in FORMS:
         yield from request.form.items(multi=True)
     if request.is_json:
-        yield from _strings(request.get_json(silent=True))
+        yield from _strings(_json_body())
+
+
+def _json_body():
+    """The JSON body, or None when it is not JSON (each route says how it wants it)."""
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    except ValueError as error:
+        # Python refuses to read an integer of more digits than this.
+        digits = sys.get_int_max_str_digits()
+        raise Invalid(
+            "the JSON body holds a number too long to read",
+            errors={"json": [f"a number has more than {digits} digits"]},
+        ) from error
 
 
 def _strings(body) -> Iterator[tuple[str, str]]:

@@ -786,6 +786,35 @@ def test_a_nul_character_anywhere_in_text_is_refused(
     assert_error(response, 422, field)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"name": "\\ud800", "params": {}}', "json.name"),
+        (b'{"name": "ok", "params": {"q": "a\\udfffb"}}', "json.params.q"),
+    ],
+)
+def test_a_lone_surrogate_in_json_is_refused_and_nothing_is_kept(service, body, field):
+    office = service.as_("office")
+    headers = {"Content-Type": "application/json"}
+
+    response = office.post("/api/v1/filters", data=body, headers=headers)
+
+    assert_error(response, 422, field)
+    assert office.get("/api/v1/filters").json() == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/filters", "/api/v1/tasks/1/complete"])
+def test_a_json_number_too_long_to_read_is_refused(service, path):
+    body = b'{"name": "n", "decision": 1' + b"9" * 5000 + b', "params": {}}'
+
+    response = service.as_("office").post(
+        path, data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert_error(response, 422, "json")
+    assert "digits" in response.json()["errors"]["json"][0]
+
+
 @pytest.mark.parametrize("text", ["a\x01b", "bell\x07", "esc\x1b[0m"])
 def test_a_control_character_in_a_report_is_refused(service, text):
     with nothing_stored(service):
