@@ -37,6 +37,8 @@ from service.stats import (
 from workflows.clock import clock
 
 CSV_TYPE = "text/csv; charset=utf-8"
+# What makes a spreadsheet read a CSV cell as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAGE_NAMES = {
     "triage": "甄别分类 triage",
@@ -273,6 +275,9 @@ def _csv_value(value, kind: str):
         return f"{value:.4f}"
     if kind == "hours":
         return f"{value:.2f}"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # A spreadsheet would run a reported "=HYPERLINK(...)" as a formula.
+        return "'" + value
     return value
 
 
@@ -347,6 +352,9 @@ def _fill(sheet, table: Table) -> None:
         for cell, kind in zip(sheet[sheet.max_row], kinds, strict=True):
             if kind in _FORMATS:
                 cell.number_format = _FORMATS[kind]
+            if cell.data_type == "f":
+                # Reported text that begins with "=" stays text, never a formula.
+                cell.data_type = "s"
     for index, column in enumerate(table.columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "B3"

@@ -179,3 +179,28 @@ def test_a_workbook_drops_characters_a_worksheet_cannot_hold():
 
     assert sheet["A1"].value == "Open cases"
     assert sheet["A3"].value == "Tianhe Rd 1"
+
+
+def test_a_workbook_keeps_text_that_looks_like_a_formula_as_text():
+    table = Table("Open", "Open cases", [Column("Description", "text", 30)], [["=1+1"]])
+
+    cell = load_workbook(io.BytesIO(to_xlsx([table]))).active["A3"]
+
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
+
+
+def test_reported_formulas_reach_the_files_as_inert_text(service, scenario):
+    evil = '=HYPERLINK("http://evil.example","x")'
+    response = service.as_("deputy").report(description=evil, address="+1+cmd|calc")
+    assert response.status_code == 201, response.text
+    number = response.json()["number"]
+
+    rows = _csv_rows(_download(service, "/api/v1/open-cases.csv", CSV_TYPE))
+    row = next(r for r in rows if r["工单 case"] == number)
+    assert "'" + evil in row.values()
+    assert "'+1+cmd|calc" in row.values()
+
+    content = _download(service, "/api/v1/open-cases.xlsx", XLSX_TYPE).content
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+    cells = [c for line in sheet.iter_rows(min_row=3) for c in line if c.value == evil]
+    assert cells and all(c.data_type == "s" for c in cells)
