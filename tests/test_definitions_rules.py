@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from workflows import scripting
 from workflows.clock import attach_engine_to_clock, clock
 from workflows.definitions import ProcessDefinition
 from workflows.errors import DefinitionError, EngineError
@@ -223,6 +224,26 @@ def test_a_script_loop_is_stopped_after_a_bounded_number_of_steps():
     with pytest.raises(EngineError, match="automatic steps") as raised:
         CaseInstance.start(definition, {"n": 0})
     assert raised.value.element_id in {"count", "again", "f_loop"}
+
+
+def test_a_script_that_never_ends_is_stopped_naming_its_task(monkeypatch):
+    monkeypatch.setattr(scripting, "MAX_SCRIPT_SECONDS", 0.5)
+    content = diagram(
+        """
+<bpmn:startEvent id="start"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="spin"/>
+<bpmn:scriptTask id="spin" name="Spin"><bpmn:script>while True:
+    pass</bpmn:script></bpmn:scriptTask>
+<bpmn:sequenceFlow id="f2" sourceRef="spin" targetRef="end"/>
+<bpmn:endEvent id="end"/>"""
+    )
+    definition = ProcessDefinition.parse({"spin.bpmn": content})
+    started = time.monotonic()
+
+    with pytest.raises(EngineError, match="longer than 0.5 s") as raised:
+        CaseInstance.start(definition, {})
+    assert raised.value.element_id == "spin"
+    assert time.monotonic() - started < 5
 
 
 def test_a_diagram_failing_on_missing_data_is_an_engine_error_not_a_crash():

@@ -3,6 +3,9 @@
 import ast
 import builtins
 import datetime
+import sys
+import time
+from contextlib import contextmanager
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -21,6 +24,7 @@ SAFE_NAMES = (
 SAFE_BUILTINS = {name: getattr(builtins, name) for name in SAFE_NAMES.split()}
 SAFE_BUILTINS.update({"True": True, "False": False, "None": None})
 SAFE_GLOBALS = {"datetime": datetime, "timedelta": datetime.timedelta}
+MAX_SCRIPT_SECONDS = 10.0
 TIMER_KINDS = {
     TimeDateEventDefinition: "date",
     DurationTimerEventDefinition: "duration",
@@ -60,11 +64,39 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         check_script(expression)
-        return super().evaluate(expression, context, external_context)
+        with _time_limit():
+            return super().evaluate(expression, context, external_context)
 
     def execute(self, script, context, external_context=None):
         check_script(script)
-        return super().execute(script, context, external_context)
+        with _time_limit():
+            return super().execute(script, context, external_context)
+
+
+class ScriptTooLong(Exception):
+    """A script or expression ran past MAX_SCRIPT_SECONDS."""
+
+
+@contextmanager
+def _time_limit():
+    """Stop the script running in this thread once it has run MAX_SCRIPT_SECONDS.
+
+    The check runs at each line the script executes, so a `while True` loop stops;
+    one long built-in operation (a power of a power, say) runs to its end first.
+    """
+    deadline = time.monotonic() + MAX_SCRIPT_SECONDS
+
+    def check(_frame, _event, _arg):
+        if time.monotonic() > deadline:
+            raise ScriptTooLong(f"the script ran longer than {MAX_SCRIPT_SECONDS:g} s")
+        return check
+
+    previous = sys.gettrace()
+    sys.settrace(check)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
