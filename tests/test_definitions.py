@@ -1,5 +1,7 @@
 """Designers deploy, check, list, download and compare versions: HTTP and CLI."""
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.test_definitions_rules import BROKEN
 
@@ -89,8 +91,10 @@ def test_uploads_that_are_not_diagrams_are_refused_plainly(service):
     )
     binary = upload(designer, [("x.bpmn", b"\xff\xfe\x00garbage")])
 
-    assert nothing.status_code == 422 and "files" in nothing.json()["errors"]
+    assert nothing.status_code == 422
+    assert "multipart" in nothing.json()["errors"][0]["message"]
     assert wrong_name.status_code == 422
+    assert wrong_name.json()["errors"][0]["file"] == "notes.txt"
     assert entity.status_code == 422
     assert "DOCTYPE" in entity.json()["errors"][0]["message"]
     assert binary.status_code == 422
@@ -207,6 +211,28 @@ def test_the_case_diagram_marks_a_late_task_as_escalated(own_service):
     assert supervisor.case(number)["escalation_level"] > 0
     assert diagram["escalated"] == ["triage"]
     assert "triage" in diagram["current"]
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("a\x01b.bpmn", "control characters"),
+        ("x" * 300 + ".bpmn", "longer than 200"),
+        (".bpmn", "NAME.bpmn"),
+        ("notes.txt", "NAME.bpmn"),
+    ],
+)
+def test_a_file_name_that_cannot_be_kept_is_a_located_problem(service, name, why):
+    designer = service.as_("designer")
+    before = designer.get("/api/v1/definitions").json()
+
+    response = upload(designer, [(name, CASE_LOOP)])
+
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["errors"]
+    assert set(problem) == PROBLEM_KEYS
+    assert why in problem["message"]
+    assert designer.get("/api/v1/definitions").json() == before
 
 
 def test_malformed_definition_requests_answer_json_errors_never_500(service):

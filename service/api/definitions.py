@@ -17,15 +17,17 @@ from service.casework import STAGE_OF_TASK
 from service.definitions import main_file
 from service.migration import Migrations
 from service.schemas import ROW_NUMBER
-from workflows.errors import Invalid, NotFound
+from workflows.errors import DefinitionError, NotFound
 from workflows.progress import element_states, failing_element
 from workflows.runtime import CaseInstance
+from workflows.validation import Problem
 
 blp = Blueprint(
     "definitions", __name__, url_prefix="/api/v1", description="BPMN definitions"
 )
 
 SUFFIXES = (".bpmn", ".dmn", ".xml")
+MAX_FILE_NAME = 200
 
 
 class VersionSchema(Schema):
@@ -79,31 +81,49 @@ class RevertRequestSchema(Schema):
     cases = fields.List(fields.String(), validate=validate.Length(max=10_000))
 
 
+def _bad_file_name(name: str) -> str | None:
+    """Why a file cannot be kept under this name, or None."""
+    if not name.lower().endswith(SUFFIXES) or name.startswith("."):
+        return "name it NAME.bpmn or NAME.dmn"
+    if not name.isprintable():
+        return "its name holds control characters"
+    if len(name) > MAX_FILE_NAME:
+        return f"its name is longer than {MAX_FILE_NAME} characters"
+    return None
+
+
+def _file_problems(message: str, problems) -> DefinitionError:
+    """Problems of the upload itself, in the shape a diagram's problems have."""
+    return DefinitionError(
+        message,
+        errors=[
+            Problem(file, None, None, None, why).as_dict() for file, why in problems
+        ],
+    )
+
+
 def uploaded_definitions() -> tuple[dict[str, bytes], str | None]:
     """The BPMN and DMN files of a multipart upload, by file name."""
     if request.mimetype != "multipart/form-data":
-        raise Invalid(
+        raise _file_problems(
             "send the files as multipart/form-data",
-            errors={"files": ["BPMN and DMN files are uploaded as multipart `files`"]},
+            [(None, "BPMN and DMN files are uploaded as multipart `files`")],
         )
     files: dict[str, bytes] = {}
+    problems = []
     for upload in request.files.getlist("files"):
         name = PurePath((upload.filename or "").replace("\\", "/")).name
-        if not name.lower().endswith(SUFFIXES):
-            raise Invalid(
-                f"{name or 'a file'} is not a BPMN or DMN file",
-                errors={"files": [f"{name or '?'}: name it .bpmn or .dmn"]},
-            )
-        if name in files:
-            raise Invalid(
-                f"{name} was uploaded twice",
-                errors={"files": [f"{name} was uploaded twice"]},
-            )
+        why = _bad_file_name(name)
+        if why is None and name in files:
+            why = "it was uploaded twice"
+        if why is not None:
+            problems.append((name if name.isprintable() else repr(name), why))
+            continue
         files[name] = upload.read()
-    if not files:
-        raise Invalid(
-            "no files were uploaded", errors={"files": ["upload at least one file"]}
-        )
+    if not files and not problems:
+        problems.append((None, "upload at least one file"))
+    if problems:
+        raise _file_problems("the files cannot be deployed: see errors", problems)
     process_id = (request.form.get("process_id") or "").strip() or None
     return files, process_id
 
