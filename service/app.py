@@ -84,7 +84,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 class RowId(IntegerConverter):
-    """An id in a path; past 64 bits it names no row, so the route does not match."""
+    """An id in a path; past 64 bits it names no row, so the route does not match.
+
+    Only ASCII digits spell one: Python would read "١" (Arabic-Indic one) as 1.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ROW_ID)

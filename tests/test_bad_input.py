@@ -655,10 +655,13 @@ PAST_64_BITS = str(2**63)
         ("post", "/api/v1/extensions/{id}/decision"),
     ],
 )
-def test_an_id_past_64_bits_names_nothing(service, method, path):
+@pytest.mark.parametrize("number", [PAST_64_BITS, "\u0661", "\uff11"])
+def test_an_id_past_64_bits_or_not_in_ascii_digits_names_nothing(
+    service, method, path, number
+):
     office = service.as_("office")
 
-    response = getattr(office, method)(path.format(id=PAST_64_BITS), json={})
+    response = getattr(office, method)(path.format(id=number), json={})
 
     assert_error(response, 404)
 

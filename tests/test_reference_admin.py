@@ -3,6 +3,8 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -64,3 +66,17 @@ def test_local_days_off_push_working_deadlines_past_them(own_service):
         .status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    "day", ["1999-12-31", "2100-01-01", "20261201", "2026-W49-5", "２０２６-12-01"]
+)
+def test_a_calendar_day_outside_the_calendar_or_its_format_is_refused(service, day):
+    admin = service.as_("admin")
+    before = admin.get("/api/v1/calendar/days").json()
+
+    response = admin.put(f"/api/v1/calendar/days/{day}", json={"workday": False})
+
+    assert response.status_code == 422, response.text
+    assert "day" in response.json()["errors"]
+    assert admin.get("/api/v1/calendar/days").json() == before

@@ -1,5 +1,6 @@
 """Reference data: departments, categories with their time limits, calendar days."""
 
+import re
 from datetime import date
 
 from flask.views import MethodView
@@ -12,12 +13,16 @@ from service.auth import current_user, require_role
 from service.calendar import WorkingCalendar
 from service.policy import StageLimit
 from service.schemas import (
+    FIRST_DAY,
+    LAST_DAY,
     CalendarDaySchema,
     CategoryEditSchema,
     CategorySchema,
     DepartmentSchema,
 )
 from workflows.errors import Invalid, NotFound
+
+DAY_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # The stages of a limit, and the columns that keep each one.
 LIMIT_COLUMNS = {
@@ -116,12 +121,19 @@ class OneCalendarDay(MethodView):
 
 
 def _day(text: str) -> date:
+    """A day in the path, written YYYY-MM-DD and inside the calendar cases use."""
     try:
-        return date.fromisoformat(text)
-    except ValueError as error:
+        day = date.fromisoformat(text) if DAY_FORMAT.fullmatch(text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise Invalid(f"not a date: {text!r}", errors={"day": ["YYYY-MM-DD"]})
+    if not FIRST_DAY <= day <= LAST_DAY:
         raise Invalid(
-            f"not a date: {text!r}", errors={"day": ["YYYY-MM-DD"]}
-        ) from error
+            f"{day} is outside the calendar",
+            errors={"day": [f"a day from {FIRST_DAY} to {LAST_DAY}"]},
+        )
+    return day
 
 
 def _calendar() -> WorkingCalendar:
