@@ -322,6 +322,7 @@ def test_a_camunda_date_with_an_offset_is_read_in_its_own_zone():
         ("timeDuration", "P999999999M", "longer than 100 years"),
         ("timeDuration", "PT99999999999999999999H", "longer than 100 years"),
         ("timeCycle", "R/P99999999999Y", "longer than 100 years"),
+        ("timeCycle", "R999999999999/PT0S", "repeats without waiting"),
     ],
 )
 def test_a_timer_that_cannot_evaluate_is_a_problem_of_its_event(kind, value, message):

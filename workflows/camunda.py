@@ -51,8 +51,10 @@ def check_timer_literal(kind: str, value: str) -> None:
             if not value.upper().startswith("R"):
                 raise ValueError(value)
             for part in value.upper().replace("--", "/").strip("R").split("/"):
-                if part.startswith("P"):
-                    _check_span(part)
+                if part.startswith("P") and _check_span(part) <= timedelta(0):
+                    raise TimerValueError(
+                        f"{value!r} repeats without waiting: give it an interval"
+                    )
             TimerEventDefinition.parse_iso_recurring_interval(value)
     except TimerValueError:
         raise
@@ -67,7 +69,8 @@ def check_timer_literal(kind: str, value: str) -> None:
         ) from error
 
 
-def _check_span(duration: str) -> None:
+def _check_span(duration: str) -> timedelta:
+    """How long the duration lasts, if a timer may wait that long."""
     parsed = TimerEventDefinition.parse_iso_duration(duration)
     months = parsed.get("years", 0) * 12 + parsed.get("months", 0)
     days = parsed.get("days", 0) + 7 * parsed.get("weeks", 0) + months * DAYS_A_MONTH
@@ -85,6 +88,7 @@ def _check_span(duration: str) -> None:
             f"{duration!r} lasts longer than {LONGEST_TIMER.days // 365} years, "
             "the longest a timer may wait"
         )
+    return span
 
 
 def normalise_timer(kind: str, text: str | None) -> str:
