@@ -9,6 +9,7 @@ FIGURES = (
     "engine floor",
     "intake, one photo per report",
     "case lifecycle through HTTP, per step",
+    "reading that case through HTTP, no step",
     "task completions",
     "peak memory of a worker",
     "sweep, 2 of 200 open cases due",
