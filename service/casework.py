@@ -523,6 +523,16 @@ class Casework:
         """Hold the case's row until the transaction ends, and read it afresh."""
         self._locked(session, case.id)
 
+    def lock_unless_held(self, session: Session, case_id: int) -> Case | None:
+        """The case, locked and read afresh; None if another transaction holds it."""
+        free = (
+            select(Case.id)
+            .where(Case.id == case_id)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        return self._locked(session, free)
+
     @staticmethod
     def _locked(session: Session, case_id) -> Case | None:
         """Lock a case's row and read it as the lock holder sees it; None if absent."""

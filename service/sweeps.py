@@ -65,14 +65,7 @@ class Sweeps:
 
     def _claim(self, session, case_id) -> Case | None:
         """Lock the case, or None when another process holds it now."""
-        case = session.scalar(
-            select(Case)
-            .where(Case.id == case_id)
-            .with_for_update(skip_locked=True, of=Case)
-        )
-        if case is not None:
-            self.casework.lock(session, case)
-        return case
+        return self.casework.lock_unless_held(session, case_id)
 
     def _fire_timers(self, session, case, now) -> bool:
         still_due = session.scalar(

@@ -5,7 +5,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import BACKENDS, Service, running_service
 
@@ -170,3 +172,36 @@ def _assert_every_case_is_whole(service, numbers):
         assert actions["escalated"] == mine
         assert actions["escalation_closed"] == mine
         assert len([p for p in case["photos"] if p["kind"] == "feedback"]) == 1
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL")
+def test_a_sweep_passes_over_a_case_held_elsewhere_and_fires_it_next_time(tmp_path):
+    with running_service(tmp_path, "postgresql") as service:
+        number = _confirming_case(service)
+        url = make_url(service.database_url).set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False)) as holder:
+            # Another process is in the middle of changing this case.
+            holder.execute(
+                "SELECT id FROM cases WHERE number = %s FOR UPDATE", [number]
+            )
+
+            service.advance_clock(30 * 24 * HOUR)
+
+            assert service.as_("deputy").case(number)["status"] == "confirming"
+        service.advance_clock(1)
+        assert service.as_("deputy").case(number)["status"] == "closed"
+
+
+def _confirming_case(service) -> str:
+    number = service.as_("deputy").report().json()["number"]
+    office, water = service.as_("office"), service.as_("water-liaison")
+    triage = office.task_of(number, "triage")
+    office.complete(
+        triage["id"], decision="dispatch", category="other", department="water"
+    )
+    handle = water.task_of(number, "handle")
+    done = water.complete(
+        handle["id"], photos=["gravel.png"], decision="done", result="Fixed"
+    )
+    assert done.json()["status"] == "confirming", done.text
+    return number
