@@ -68,14 +68,10 @@ class Sweeps:
         return self.casework.lock_unless_held(session, case_id)
 
     def _fire_timers(self, session, case, now) -> bool:
-        still_due = session.scalar(
-            select(PendingTimerRow.id)
-            .where(PendingTimerRow.case_id == case.id, PendingTimerRow.due_at <= now)
-            .limit(1)
-        )
-        if still_due is None:
-            return False
         instance = self.casework.instance(session, case)
+        timers = instance.indexed.timers.values()
+        if not any(timer.due_at <= now for timer in timers):
+            return False  # another process fired them since the due rows were read
         instance.fire_due_timers()
         self.casework.sync(session, case, instance, "scheduler")
         return True
