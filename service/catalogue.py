@@ -5,12 +5,13 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import CatalogueEntry, CatalogueVersion, Category, Department
 from service.reference_cache import reference
 from workflows.clock import clock
-from workflows.errors import Invalid
+from workflows.errors import Conflict, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,13 @@ def publish(
         version=number, created_at=clock.now(), created_by=author, note=note
     )
     session.add(version)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"catalogue version {number} was published by someone else at the "
+            "same moment: publish again"
+        ) from error
     for entry in entries:
         session.add(
             CatalogueEntry(

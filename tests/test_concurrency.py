@@ -205,3 +205,27 @@ def _confirming_case(service) -> str:
     )
     assert done.json()["status"] == "confirming", done.text
     return number
+
+
+def test_catalogues_published_at_once_each_get_a_version_or_a_409(two_services):
+    first, second = two_services
+    streets = [f"Street {n}" for n in range(8)]
+    calls = [
+        lambda street=street, service=(first, second)[n % 2]: service.as_("admin").put(
+            "/api/v1/catalogue",
+            json={
+                "entries": [
+                    {"category": "noise", "street": street, "department": "housing"}
+                ]
+            },
+        )
+        for n, street in enumerate(streets)
+    ]
+
+    answers = _race(calls)
+
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    published = [a.json()["version"] for a in answers if a.status_code == 201]
+    assert published and len(set(published)) == len(published)
+    versions = first.as_("admin").get("/api/v1/catalogue/versions").json()
+    assert set(published) <= {v["version"] for v in versions}
