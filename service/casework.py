@@ -442,11 +442,11 @@ class Casework:
                 "the merge does not fit",
                 errors={"duplicate_of": [f"no other case {number!r}"]},
             )
-        if target.created_at > case.created_at:
-            raise Invalid(
-                "the merge does not fit",
-                errors={"duplicate_of": [f"{number} is newer than this case"]},
-            )
+        # Its timeline is written too: it changes under its own lock.
+        self.lock(session, target)
+        why = _why_not_merged_into(case, target)
+        if why:
+            raise Invalid("the merge does not fit", errors={"duplicate_of": [why]})
         case.duplicate_of = target.number
         record(
             session,
@@ -755,6 +755,16 @@ def _status(instance: CaseInstance, ready, current: str) -> str:
         )
     names = {task.name for task in ready}
     return next((s for name, s in STAGE_OF_TASK.items() if name in names), current)
+
+
+def _why_not_merged_into(case: Case, target: Case) -> str | None:
+    if target.created_at > case.created_at:
+        return f"{target.number} is newer than this case"
+    if target.status == "merged":
+        return f"{target.number} was merged into {target.duplicate_of}: merge into that"
+    if target.status == "rejected":
+        return f"{target.number} was rejected"
+    return None
 
 
 def _refuse_if_held(task: HumanTaskRow, user: User) -> None:

@@ -496,6 +496,26 @@ def test_merge_into_itself_is_refused(service):
     assert_still_open(service, number, task, "triage")
 
 
+@pytest.mark.parametrize(
+    ("decision", "why"), [("reject", "was rejected"), ("merge", "merge into that")]
+)
+def test_merge_into_a_case_that_is_no_longer_one_is_refused(service, decision, why):
+    office = service.as_("office")
+    earliest, target, number = new_case(service), new_case(service), new_case(service)
+    ended = {"reject": {"reason": "not ours"}, "merge": {"duplicate_of": earliest}}
+    done = office.complete(
+        triage_task(service, target)["id"], decision=decision, **ended[decision]
+    )
+    assert done.status_code == 200, done.text
+    task = triage_task(service, number)
+
+    response = office.complete(task["id"], decision="merge", duplicate_of=target)
+
+    body = assert_error(response, 422, "duplicate_of")
+    assert why in body["errors"]["duplicate_of"][0]
+    assert_still_open(service, number, task, "triage")
+
+
 def test_transfer_to_unknown_partner_is_refused(service):
     number = new_case(service)
     task = triage_task(service, number)
