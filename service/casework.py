@@ -243,8 +243,9 @@ class Casework:
             raise
         _refuse_if_held(task, user)
         case = task.case
-        # Read before anything changes, so that no read mid-step flushes half a step.
-        Deadlines.load(session, self.settings).open_deadline(case)
+        # Lateness first, as a sweep would have found it. This reads the deadline
+        # before anything changes, so that no read mid-step flushes half a step.
+        self.escalate_if_due(session, case, clock.now())
         form = self.form(session, task)
         # The form counts the photos; each must also be an image we accept.
         decision, photos = checked_together(
@@ -499,6 +500,31 @@ class Casework:
             self.supervise(session, case, instance, reason)
 
     # Supervision
+
+    def escalate_if_due(self, session: Session, case: Case, now) -> bool:
+        """Climb the ladder as far as the stage's lateness says; False if not due.
+
+        The sweep calls this for late stages; a change to a case calls it first,
+        so that a step arriving before the sweep does not skip the reminder or
+        supervision its lateness had already earned.
+        """
+        deadlines = Deadlines.load(session, self.settings)
+        deadline = deadlines.open_deadline(case)
+        if deadline is None or deadline.next_check_at is None:
+            return False
+        if deadline.next_check_at > now:
+            return False
+        if deadline.reminded_at is None and now >= deadline.due_at:
+            Ladder(session, deadlines.policy.grouping).remind(case, deadline, now)
+        if deadline.supervised_at is None and now >= deadline.supervise_at:
+            self.supervise(
+                session,
+                case,
+                self.instance(session, case),
+                f"{deadline.stage} not done within twice {deadline.limit}",
+            )
+        deadlines.reschedule(deadline)
+        return True
 
     def supervise(self, session, case, instance, reason, actor=SYSTEM) -> None:
         """Raise level 3 on the current stage and open a supervise task for it."""

@@ -144,11 +144,21 @@ class Ladder:
         return group
 
     def _late_neighbours(self, case, now) -> list[Case]:
-        """Open cases of the category, reported within the window, late as well."""
+        """Open cases of the category, reported within the window, late as well.
+
+        They join the group, so they are locked as any change to a case is; one
+        that another transaction holds (being handled, or swept elsewhere) is
+        left out rather than waited for, which could deadlock two sweeps.
+        """
         window = timedelta(hours=self.grouping.window_hours)
+        late = select(StageDeadline.id).where(
+            StageDeadline.case_id == Case.id,
+            StageDeadline.closed_at.is_(None),
+            StageDeadline.paused_since.is_(None),
+            or_(StageDeadline.reminded_at.is_not(None), StageDeadline.due_at <= now),
+        )
         return self.session.scalars(
             select(Case)
-            .join(StageDeadline, StageDeadline.case_id == Case.id)
             .where(
                 Case.id != case.id,
                 Case.category_code == case.category_code,
@@ -156,13 +166,10 @@ class Ladder:
                 Case.lat.is_not(None),
                 Case.created_at >= case.created_at - window,
                 Case.created_at <= case.created_at + window,
-                StageDeadline.closed_at.is_(None),
-                StageDeadline.paused_since.is_(None),
-                or_(
-                    StageDeadline.reminded_at.is_not(None), StageDeadline.due_at <= now
-                ),
+                late.exists(),
             )
-            .distinct()
+            .with_for_update(skip_locked=True, of=Case)
+            .execution_options(populate_existing=True)
         ).all()
 
     def _join(self, group, case, stage, now, notify=True) -> None:

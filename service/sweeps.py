@@ -13,7 +13,6 @@ from models import Case, PendingTimerRow, StageDeadline
 from service.casework import Casework
 from service.database import Database
 from service.deadlines import Deadlines
-from service.ladder import Ladder
 from workflows.clock import clock
 
 log = logging.getLogger(__name__)
@@ -98,21 +97,4 @@ class Sweeps:
         return True
 
     def _escalate(self, session, case, now) -> bool:
-        deadlines = Deadlines.load(session, self.casework.settings)
-        deadline = deadlines.open_deadline(case)
-        if deadline is None or deadline.next_check_at is None:
-            return False
-        if deadline.next_check_at > now:
-            return False
-        if deadline.reminded_at is None and now >= deadline.due_at:
-            Ladder(session, deadlines.policy.grouping).remind(case, deadline, now)
-        if deadline.supervised_at is None and now >= deadline.supervise_at:
-            instance = self.casework.instance(session, case)
-            self.casework.supervise(
-                session,
-                case,
-                instance,
-                f"{deadline.stage} not done within twice {deadline.limit}",
-            )
-        deadlines.reschedule(deadline)
-        return True
+        return self.casework.escalate_if_due(session, case, now)

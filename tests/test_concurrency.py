@@ -3,6 +3,7 @@
 import random
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 
 import psycopg
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import BACKENDS, Service, running_service
+from tests.test_ladder import TIANHE, _common_problems, _dispatch, _report
 
 CASES = 50
 HOUR = 3600
@@ -178,13 +180,7 @@ def _assert_every_case_is_whole(service, numbers):
 def test_a_sweep_passes_over_a_case_held_elsewhere_and_fires_it_next_time(tmp_path):
     with running_service(tmp_path, "postgresql") as service:
         number = _confirming_case(service)
-        url = make_url(service.database_url).set(drivername="postgresql")
-        with psycopg.connect(url.render_as_string(hide_password=False)) as holder:
-            # Another process is in the middle of changing this case.
-            holder.execute(
-                "SELECT id FROM cases WHERE number = %s FOR UPDATE", [number]
-            )
-
+        with _held(service, number):
             service.advance_clock(30 * 24 * HOUR)
 
             assert service.as_("deputy").case(number)["status"] == "confirming"
@@ -192,13 +188,52 @@ def test_a_sweep_passes_over_a_case_held_elsewhere_and_fires_it_next_time(tmp_pa
         assert service.as_("deputy").case(number)["status"] == "closed"
 
 
-def _confirming_case(service) -> str:
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL")
+def test_a_step_the_sweep_missed_still_climbs_the_ladder_first(tmp_path):
+    with running_service(tmp_path, "postgresql") as service:
+        number = _dispatched_case(service)
+        with _held(service, number):
+            service.advance_clock(20 * 24 * HOUR)  # past twice the handling limit
+        water = service.as_("water-liaison")
+        handle = water.task_of(number, "handle")
+
+        done = water.complete(
+            handle["id"], photos=["gravel.png"], decision="done", result="Fixed"
+        )
+
+        assert done.status_code == 200, done.text
+        events = [
+            (e["action"], (e.get("details") or {}).get("level"))
+            for e in done.json()["timeline"]
+        ]
+        handled = events.index(("handled", None))
+        assert ("escalated", 1) in events[:handled]
+        assert ("escalated", 3) in events[:handled]
+        assert [a for a, _ in events[handled:]].count("escalation_closed") == 2
+
+
+@contextmanager
+def _held(service, number):
+    """The case's row locked by another connection, as by a step in progress."""
+    url = make_url(service.database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)) as holder:
+        holder.execute("SELECT 1 FROM cases WHERE number = %s FOR UPDATE", [number])
+        yield
+
+
+def _dispatched_case(service) -> str:
     number = service.as_("deputy").report().json()["number"]
-    office, water = service.as_("office"), service.as_("water-liaison")
+    office = service.as_("office")
     triage = office.task_of(number, "triage")
     office.complete(
         triage["id"], decision="dispatch", category="other", department="water"
     )
+    return number
+
+
+def _confirming_case(service) -> str:
+    number = _dispatched_case(service)
+    water = service.as_("water-liaison")
     handle = water.task_of(number, "handle")
     done = water.complete(
         handle["id"], photos=["gravel.png"], decision="done", result="Fixed"
@@ -229,3 +264,19 @@ def test_catalogues_published_at_once_each_get_a_version_or_a_409(two_services):
     assert published and len(set(published)) == len(published)
     versions = first.as_("admin").get("/api/v1/catalogue/versions").json()
     assert set(published) <= {v["version"] for v in versions}
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL")
+def test_a_common_problem_leaves_out_a_neighbour_held_elsewhere(tmp_path):
+    with running_service(tmp_path, "postgresql") as service:
+        spots = [(TIANHE[0] + 0.0004 * i, TIANHE[1]) for i in range(3)]
+        numbers = [_report(service, *spot) for spot in spots]
+        for number in numbers:
+            _dispatch(service, number)
+
+        with _held(service, numbers[-1]):
+            service.advance_clock(4 * HOUR + 60)
+            assert _common_problems(service) == {}
+        service.advance_clock(1)
+
+        assert sorted(*_common_problems(service).values()) == sorted(numbers)
