@@ -137,6 +137,22 @@ def test_signing_in_sets_a_signed_http_only_session_cookie(service):
     assert service.tokens["office"] not in cookie
 
 
+@pytest.mark.parametrize("after", ["/%0D%0ASet-Cookie: a=b", "/staff/\r\nX: y"])
+def test_a_way_back_with_a_line_break_is_ignored_at_sign_in(service, after):
+    pages = Pages(service)
+    pages.get("/signin")
+
+    answer = pages.post(
+        f"/signin?next={after}",
+        {"token": service.tokens["office"], "next": after},
+        allow_redirects=False,
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("/staff/")
+    assert "a=b" not in answer.headers.get("Set-Cookie", "")
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_behind_https_the_cookies_are_sent_over_https_only(tmp_path, backend):
     settings = {"SUISHOUPAI_SECURE_COOKIES": "1"}
@@ -595,6 +611,25 @@ def test_only_triage_and_supervisors_decide_an_extension(service):
     )
     assert ">?</textarea>" in undecided.text
     assert pending_request(service, number)["decided_at"] is None
+
+
+def test_a_decision_naming_no_task_that_can_exist_answers_on_its_page(service):
+    number = dispatched(service)
+    task = service.as_("traffic-liaison").task_of(number, "handle")
+    liaison = signed_in(service, "traffic-liaison", headers={"Accept-Language": "en"})
+    path = f"/staff/tasks/{task['id']}"
+    liaison.get(path)
+    until = typed(service_now(service) + timedelta(days=2))
+    liaison.post(f"{path}/extension", {"reason": "Parts", "until": until})
+    request_id = pending_request(service, number)["id"]
+    office = signed_in(service, "office", headers={"Accept-Language": "en"})
+    office.get("/staff/extensions")
+
+    answer = office.post(
+        f"/staff/extensions/{request_id}/decision", {"task_id": "9" * 30}
+    )
+
+    assert answer.status_code == 422  # the decision is missing, on the list page
 
 
 # Reassigning and delegating

@@ -154,7 +154,7 @@ def _safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/"):
         return None
-    if target.startswith("//") or "\\" in target:
+    if target.startswith("//") or "\\" in target or not target.isprintable():
         return None
     return target
 

@@ -22,6 +22,7 @@ from models import (
     SavedFilter,
     User,
 )
+from models.base import MAX_ROW_ID
 from models.cases import STATUSES
 from service import catalogue, i18n, queues
 from service.api import db_session, deadline_of, extension
@@ -370,6 +371,8 @@ def decide_extension(request_id):
     }
     # Sent from a task page, the answer goes back to that page.
     back = request.form.get("task_id", type=int)
+    if back is not None and not 0 < back <= MAX_ROW_ID:
+        back = None  # no task has that id: answer on the extensions page
     try:
         sent = {k: deciding[k] for k in ("approve", "note") if deciding[k]}
         body = _checked(ExtensionDecisionSchema(), sent)
