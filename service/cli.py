@@ -5,6 +5,7 @@ import sys
 import click
 import yaml
 from flask import Flask
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from models import schema
 from models.people import ROLES
@@ -49,14 +50,37 @@ def open_app() -> Flask:
     return app
 
 
-@click.group()
+class Commands(click.Group):
+    """A command stopped by its settings, its database or its input says why in a
+    line, and exits 1, never with a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SuishoupaiError as error:
+            raise click.ClickException(error.message) from error
+        except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as error:
+            raise click.ClickException(
+                f"SUISHOUPAI_DATABASE_URL names no database this service can open "
+                f"({error})"
+            ) from error
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0]
+            raise click.ClickException(
+                f"the database cannot be used: {reason}"
+            ) from error
+        except (OSError, ValueError, OverflowError) as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=Commands)
 def main():
     """Suishoupai: closed-loop case management for deputies' photo reports."""
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--workers",
     default=1,

@@ -1,9 +1,12 @@
 """The `suishoupai` command as an administrator uses it."""
 
+import subprocess
+import sys
+
 import pytest
 import requests
 
-from tests.conftest import Service
+from tests.conftest import ROOT, Service
 
 
 @pytest.fixture
@@ -94,3 +97,38 @@ def test_a_user_name_with_a_control_character_is_refused(cli, tmp_path):
     assert result.returncode != 0
     assert "printable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("SUISHOUPAI_DATABASE_URL", "garbage", "SUISHOUPAI_DATABASE_URL"),
+        ("SUISHOUPAI_DATABASE_URL", "mysql://x/y", "SUISHOUPAI_DATABASE_URL"),
+        ("SUISHOUPAI_DATABASE_URL", "postgresql://x@127.0.0.1:1/x", "refused"),
+        ("SUISHOUPAI_DATABASE_URL", "sqlite:////no/such/dir/x.db", "cannot be used"),
+        ("SUISHOUPAI_INSTANCE_DIR", "/proc/no-such-dir", "/proc/no-such-dir"),
+        ("SUISHOUPAI_PROCESS_ID", "no_such_process", "no_such_process"),
+    ],
+)
+def test_a_setting_that_cannot_work_stops_a_command_with_a_message(
+    cli, setting, value, message
+):
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "db", "upgrade"],
+        cwd=ROOT,
+        env={**cli.environment, setting: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_no_socket_can_have_is_refused(cli):
+    result = cli.cli("serve", "--port", "99999")
+
+    assert result.returncode == 2
+    assert "--port" in result.stderr
