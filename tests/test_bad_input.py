@@ -919,6 +919,14 @@ def test_a_version_past_64_bits_is_refused(service):
     assert_error(response, 422, "to")
 
 
+def test_only_an_admin_moves_the_test_clock(service):
+    response = service.as_("deputy").post(
+        "/api/v1/testing/clock", json={"advance_seconds": 1}
+    )
+
+    assert_error(response, 403)
+
+
 def test_the_test_clock_refuses_a_leap_past_the_calendar(service):
     response = service.as_("admin").post(
         "/api/v1/testing/clock", json={"advance_seconds": 1e300}

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service.api import extension
+from service.auth import require_role
 from service.schemas import ClockSchema, ClockStateSchema
 from workflows.clock import clock
 
@@ -20,7 +21,8 @@ class TestClock(MethodView):
     @blp.arguments(ClockSchema)
     @blp.response(200, ClockStateSchema)
     def post(self, body):
-        """Move the clock forward and run the timer sweep once"""
+        """Move the clock forward and run the timer sweep once (admins only)"""
+        require_role("admin")
         now = clock.advance(body["advance_seconds"])
         advanced = extension("sweeps").run(now)
         extension("outbox").deliver()
