@@ -1,5 +1,7 @@
 """The dispatch catalogue page: admins publish a version, triage reads it."""
 
+import html
+
 from tests.test_staff_pages import signed_in
 
 
@@ -93,3 +95,43 @@ def test_publishing_what_is_in_force_publishes_nothing(service):
     assert 'id="unchanged"' in answer.text
     after = service.as_("admin").get("/api/v1/catalogue").json()
     assert after["version"] == in_force["version"]
+
+
+def test_a_row_that_does_not_fit_is_named_and_what_was_typed_stays(service):
+    admin = signed_in(service, "admin")
+    admin.get("/staff/catalogue/?lang=en")
+    before = service.as_("admin").get("/api/v1/catalogue").json()
+
+    refused = admin.post(
+        "/staff/catalogue/",
+        {
+            "category": ["noise", "nope", ""],
+            "street": ["Liede 猎德", "", "Shipai"],
+            "department": ["housing", "water", ""],
+        },
+    )
+
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    assert "Row 2: unknown category 'nope'" in text
+    assert "Row 3: unknown category" in text
+    assert 'value="Liede 猎德"' in text
+    assert service.as_("admin").get("/api/v1/catalogue").json() == before
+
+
+def test_a_form_whose_columns_do_not_line_up_publishes_nothing(service):
+    admin = signed_in(service, "admin")
+    admin.get("/staff/catalogue/?lang=en")
+    before = service.as_("admin").get("/api/v1/catalogue").json()
+
+    refused = admin.post(
+        "/staff/catalogue/",
+        {
+            "category": ["noise", "shared-bikes"],
+            "street": [""],
+            "department": ["water", "traffic-police"],
+        },
+    )
+
+    assert refused.status_code == 422
+    assert service.as_("admin").get("/api/v1/catalogue").json() == before
