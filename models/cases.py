@@ -43,6 +43,8 @@ class Case(Base):
     street: Mapped[str | None] = mapped_column(String(80), index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    # What the keyed report carried (service.idempotency): a reuse is told apart.
+    idempotency_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)

@@ -31,3 +31,4 @@ class AnsweredCompletion(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     answered_at: Mapped[datetime]
+    digest: Mapped[str | None] = mapped_column(String(64))

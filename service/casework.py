@@ -24,6 +24,7 @@ from service import catalogue
 from service.deadlines import Deadlines
 from service.definitions import DefinitionRegistry
 from service.forms import form_of
+from service.idempotency import completion_digest, refuse_reuse, report_digest
 from service.ladder import Ladder
 from service.partners import PARTNERS, send_transfer
 from service.permissions import (
@@ -113,9 +114,11 @@ class Casework:
         """Turn a deputy's report into a case waiting for triage."""
         if reporter.role not in ("reporter", "admin"):
             raise Forbidden("only reporters submit reports")
+        sent = report_digest(report) if idempotency_key else None
         if idempotency_key:
             earlier = self._case_for_key(session, reporter, idempotency_key)
             if earlier is not None:
+                refuse_reuse(earlier.idempotency_digest, sent, "report")
                 return earlier
 
         known = reference(session)
@@ -147,6 +150,7 @@ class Casework:
             street=catalogue.street_of(report.street),
             reporter_id=reporter.id,
             idempotency_key=idempotency_key,
+            idempotency_digest=sent,
             created_at=now,
             process_version_id=version_id,
             instance="",
@@ -160,6 +164,7 @@ class Casework:
             earlier = self._case_for_key(session, reporter, idempotency_key)
             if earlier is None:
                 raise
+            refuse_reuse(earlier.idempotency_digest, sent, "report")
             return earlier
         case.number = f"SSP-{now:%Y%m%d}-{case.id:05d}"
 
@@ -227,8 +232,9 @@ class Casework:
         With an idempotency key, a retry of a completion already applied is
         answered with the case as it is now, and applied no second time.
         """
+        sent = completion_digest(task_id, completion) if idempotency_key else None
         if idempotency_key:
-            answered = self._answered(session, user, idempotency_key, task_id)
+            answered = self._answered(session, user, idempotency_key, task_id, sent)
             if answered is not None:
                 return answered
         try:
@@ -236,7 +242,7 @@ class Casework:
         except Conflict:
             # A retry that waited for the first attempt's lock finds it answered.
             answered = idempotency_key and self._answered(
-                session, user, idempotency_key, task_id
+                session, user, idempotency_key, task_id, sent
             )
             if answered:
                 return answered
@@ -303,6 +309,7 @@ class Casework:
                     task_id=task.id,
                     case_id=case.id,
                     answered_at=now,
+                    digest=sent,
                 )
             )
         log.info(
@@ -371,7 +378,7 @@ class Casework:
         )
         return task
 
-    def _answered(self, session, user, key, task_id) -> Case | None:
+    def _answered(self, session, user, key, task_id, sent) -> Case | None:
         answered = session.scalar(
             select(AnsweredCompletion).where(
                 AnsweredCompletion.user_id == user.id, AnsweredCompletion.key == key
@@ -383,6 +390,7 @@ class Casework:
             raise Conflict(
                 "this Idempotency-Key was used for another task", task_id=task_id
             )
+        refuse_reuse(answered.digest, sent, "completion")
         return session.get(Case, answered.case_id)
 
     def locked_open_task(self, session, user, task_id, must_work=True) -> HumanTaskRow:

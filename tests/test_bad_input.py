@@ -282,6 +282,27 @@ def test_retried_report_with_same_idempotency_key_returns_the_first_case(service
     assert len(photo_files(service)) == files + 2
 
 
+def test_an_idempotency_key_reused_for_another_report_is_refused(service):
+    deputy = service.as_("deputy")
+    headers = {"Idempotency-Key": "reused-2f8a"}
+    first = post_report(deputy, [("photos", photo("hopper.jpg"))], headers=headers)
+    assert first.status_code == 201, first.text
+
+    with nothing_stored(service):
+        other_text = post_report(
+            deputy,
+            [("photos", photo("hopper.jpg"))],
+            headers=headers,
+            description="Another problem",
+        )
+        other_photo = post_report(
+            deputy, [("photos", photo("gravel.png"))], headers=headers
+        )
+
+    assert_error(other_text, 422, "Idempotency-Key")
+    assert_error(other_photo, 422, "Idempotency-Key")
+
+
 def test_different_idempotency_keys_make_different_cases(service):
     deputy = service.as_("deputy")
     cases = case_total(service)

@@ -255,6 +255,11 @@ def test_a_retried_completion_is_answered_once_and_applied_once(service):
         f"/api/v1/tasks/{other['id']}/complete", json=body, headers=headers
     )
     assert reused.status_code == 409
+    changed = office.post(
+        url, json={"decision": "reject", "reason": "x"}, headers=headers
+    )
+    assert changed.status_code == 422
+    assert "Idempotency-Key" in changed.json()["errors"]
 
 
 @pytest.mark.parametrize("outcome", ["dispatch", "to_triage"])
