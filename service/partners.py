@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from models import Case, Notification, User
 from service.timeline import record
 from workflows.clock import clock
-from workflows.errors import Forbidden, NotFound
+from workflows.errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,9 @@ PARTNERS = {
     "bike-platform": "shared-bike platform 共享单车平台",
 }
 PARTNER_STATUSES = ("accepted", "in_progress", "resolved", "rejected")
+# How far along each status is: a partner's progress only moves on, and ends once.
+PROGRESS = {"accepted": 0, "in_progress": 1, "resolved": 2, "rejected": 2}
+FINAL = ("resolved", "rejected")
 
 
 def send_transfer(session: Session, case: Case, partner: str) -> None:
@@ -58,6 +61,20 @@ class PartnerUpdates:
                 case_number=number,
             )
         self.casework.lock(session, case)
+        if case.partner_status in FINAL:
+            if status == case.partner_status and note == self._last_note(case):
+                return case  # the same final report again: kept once
+            raise Conflict(
+                f"{user.partner_code} already reported {case.partner_status} for "
+                f"{number}; a finished case takes no further progress",
+                case_number=number,
+            )
+        if PROGRESS[status] < PROGRESS.get(case.partner_status, 0):
+            raise Conflict(
+                f"{number} is already {case.partner_status}; progress cannot go "
+                f"back to {status}",
+                case_number=number,
+            )
         case.partner_status = status
         record(
             session,
@@ -72,3 +89,8 @@ class PartnerUpdates:
             extra={"case": number, "partner": user.partner_code, "status": status},
         )
         return case
+
+    @staticmethod
+    def _last_note(case: Case) -> str | None:
+        updates = [e for e in case.timeline if e.action == "partner_update"]
+        return updates[-1].note if updates else None

@@ -58,6 +58,31 @@ def test_partner_reports_progress_onto_the_case(partnered_service):
     assert updates[0]["actor"] == "bike-operator"
 
 
+def test_partner_progress_only_moves_on_and_ends_once(partnered_service):
+    service, _ = partnered_service
+    number = _transferred(service)
+    operator = service.as_("bike-operator")
+    path = f"/api/v1/partners/cases/{number}/updates"
+
+    def send(status, note=None):
+        body = {"status": status} if note is None else {"status": status, "note": note}
+        return operator.post(path, json=body)
+
+    assert send("in_progress", "crew sent").status_code == 200
+    backwards = send("accepted")
+    assert send("resolved", "bikes moved").status_code == 200
+    replayed = send("resolved", "bikes moved")
+    after_end = [send("in_progress"), send("rejected"), send("resolved", "again")]
+
+    assert backwards.status_code == 409
+    assert replayed.status_code == 200
+    assert {a.status_code for a in after_end} == {409}
+    case = operator.case(number)
+    assert case["partner_status"] == "resolved"
+    updates = [e for e in case["timeline"] if e["action"] == "partner_update"]
+    assert [u["details"]["status"] for u in updates] == ["in_progress", "resolved"]
+
+
 def test_partner_sees_and_reports_only_its_own_cases(partnered_service):
     service, _ = partnered_service
     theirs = _transferred(service, partner="hotline-12345")
