@@ -32,6 +32,7 @@ from service.permissions import (
     can_see_case,
     can_work_task,
     lane_of_groups,
+    may_hold,
     may_reassign,
 )
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
@@ -110,11 +111,16 @@ class Casework:
         reporter: User,
         report: Report,
         idempotency_key: str | None = None,
+        key_per_request: bool = True,
     ) -> Case:
-        """Turn a deputy's report into a case waiting for triage."""
+        """Turn a deputy's report into a case waiting for triage.
+
+        The idempotency key works as it does for `complete`.
+        """
         if reporter.role not in ("reporter", "admin"):
             raise Forbidden("only reporters submit reports")
-        sent = report_digest(report) if idempotency_key else None
+        keyed = idempotency_key and key_per_request
+        sent = report_digest(report) if keyed else None
         if idempotency_key:
             earlier = self._case_for_key(session, reporter, idempotency_key)
             if earlier is not None:
@@ -190,6 +196,8 @@ class Casework:
     def claim(self, session: Session, user: User, task_id: int) -> HumanTaskRow:
         task = self.locked_open_task(session, user, task_id)
         _refuse_if_held(task, user)
+        if not may_hold(user, task):
+            raise Forbidden("this confirmation is the reporter's own to take")
         if task.assignee_id is None:
             task.assignee = user
             record(
@@ -226,13 +234,18 @@ class Casework:
         task_id: int,
         completion: Completion,
         idempotency_key: str | None = None,
+        key_per_request: bool = True,
     ) -> Case:
         """Apply a user's decision on a task and advance the case's diagram.
 
         With an idempotency key, a retry of a completion already applied is
-        answered with the case as it is now, and applied no second time.
+        answered with the case as it is now, and applied no second time. A key
+        sent again with another completion is refused, unless the key stands
+        for a whole form page (`key_per_request` False), whose every decision
+        is answered by the first one sent.
         """
-        sent = completion_digest(task_id, completion) if idempotency_key else None
+        keyed = idempotency_key and key_per_request
+        sent = completion_digest(task_id, completion) if keyed else None
         if idempotency_key:
             answered = self._answered(session, user, idempotency_key, task_id, sent)
             if answered is not None:
@@ -362,7 +375,7 @@ class Casework:
                 f"{assignee.name} already holds this task",
                 errors={"user": [f"{assignee.name} already holds this task"]},
             )
-        if not can_work_task(assignee, task):
+        if not (can_work_task(assignee, task) and may_hold(assignee, task)):
             raise Invalid(
                 f"{assignee.name} may not work this task",
                 errors={"user": ["not of this task's role or department"]},

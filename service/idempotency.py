@@ -36,9 +36,10 @@ def completion_digest(task_id: int, completion) -> str:
     return digest(sent, completion.photos)
 
 
-def refuse_reuse(kept: str | None, sent: str, what: str) -> None:
-    """Refuse a request whose key answered another one (kept None: from before)."""
-    if kept is not None and kept != sent:
+def refuse_reuse(kept: str | None, sent: str | None, what: str) -> None:
+    """Refuse a request whose key answered another one; None is a key that
+    stands for more than one request (a page's) or was kept before digests."""
+    if kept is not None and sent is not None and kept != sent:
         raise Invalid(
             f"this Idempotency-Key was used for another {what}",
             errors={KEY_HEADER: [f"already used for another {what}: use a new key"]},

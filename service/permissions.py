@@ -54,6 +54,17 @@ def can_work_task(user: User, task: HumanTaskRow) -> bool:
     return True
 
 
+def may_hold(user: User, task: HumanTaskRow) -> bool:
+    """Whether the task may be claimed by or assigned to this user.
+
+    A reporter's confirmation is theirs alone: held by anyone else, even an admin
+    who may complete it, it would be out of the reporter's reach.
+    """
+    if task.lane == "reporter":
+        return task.case.reporter_id == user.id
+    return True
+
+
 def may_reassign(user: User, task: HumanTaskRow) -> bool:
     """Supervisors reassign any task; triage staff the tasks of their lane."""
     if user.role in ("admin", "supervisor"):

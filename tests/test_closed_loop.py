@@ -208,6 +208,24 @@ def test_claimed_task_is_held_against_others(service):
     assert office.task_of(number, "triage")["assignee"] is None
 
 
+def test_only_the_reporter_holds_their_confirmation(service):
+    number = _report(service)["number"]
+    _dispatch(service, number)
+    _handle(service, number)
+    deputy = service.as_("deputy")
+    confirm = deputy.task_of(number, "confirm", queue="mine")
+    path = f"/api/v1/tasks/{confirm['id']}"
+
+    claimed = service.as_("admin").post(f"{path}/claim")
+    given = service.as_("supervisor").post(f"{path}/assign", json={"user": "admin"})
+    confirmed = deputy.complete(confirm["id"], decision="satisfied")
+
+    assert claimed.status_code == 403
+    assert given.status_code == 422
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "closed"
+
+
 def test_served_photo_is_upright_and_has_no_exif(service, tmp_path):
     case = _report(service, photos=("hopper_orientation_6.jpg",))
     deputy = service.as_("deputy")

@@ -85,6 +85,7 @@ def _submit(sent: dict) -> Case:
         page_user(),
         report,
         idempotency_key=key if KEY_PATTERN.fullmatch(key) else None,
+        key_per_request=False,  # one key per form shown: a second send is a retry
     )
 
 

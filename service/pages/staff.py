@@ -482,6 +482,7 @@ def complete_task(task_id: int, sent: dict):
         task_id,
         completion,
         idempotency_key=key if KEY_PATTERN.fullmatch(key) else None,
+        key_per_request=False,  # one key per page shown, whichever form is sent
     )
 
 
