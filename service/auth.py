@@ -33,16 +33,18 @@ def add_user(
             "a partner account names its platform, and only it does",
             errors={"partner": [f"one of {', '.join(PARTNERS)}, for the partner role"]},
         )
-    if role == "handler" and not department:
+    if (role == "handler") != bool(department):
         raise Invalid(
-            "a handler belongs to a department",
-            errors={"department": ["required for handlers"]},
+            "a handler belongs to a department, and only a handler does",
+            errors={"department": ["required for handlers, and for them only"]},
         )
     if department and session.get(Department, department) is None:
         raise Invalid(
             f"unknown department {department!r}",
             errors={"department": [f"unknown department {department!r}"]},
         )
+    if not isinstance(name, str):
+        raise Invalid("a user's name is text", errors={"name": ["text"]})
     if not name.strip() or len(name) > 80 or not name.isprintable():
         raise Invalid(
             "a user needs a name of 1 to 80 printable characters",

@@ -50,6 +50,9 @@ def open_app() -> Flask:
     return app
 
 
+USER_FIELDS = ("name", "role", "department", "partner")
+
+
 class Commands(click.Group):
     """A command stopped by its settings, its database or its input says why in a
     line, and exits 1, never with a traceback."""
@@ -164,6 +167,13 @@ def user_import(path):
         raise click.ClickException(f"{path} is not YAML: {error}") from error
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise click.ClickException(f"{path}: expected a list of users")
+    for number, entry in enumerate(entries, start=1):
+        unknown = set(entry) - set(USER_FIELDS)
+        if unknown:
+            raise click.ClickException(
+                f"{path}: user {number} has unknown fields {', '.join(sorted(unknown))}"
+                f" (a user has {', '.join(USER_FIELDS)})"
+            )
     app = open_app()
     try:
         with app.extensions["suishoupai.db"].transaction() as session:
@@ -172,8 +182,8 @@ def user_import(path):
                     e.get("name"),
                     add_user(
                         session,
-                        str(e.get("name") or ""),
-                        e.get("role") or "",
+                        e.get("name") or "",
+                        str(e.get("role") or ""),
                         e.get("department"),
                         e.get("partner"),
                     ),

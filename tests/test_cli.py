@@ -31,6 +31,7 @@ def test_user_add_prints_the_token_last(cli):
         (["--role", "handler", "--department", "nowhere"], "nowhere"),
         (["--role", "partner"], "partner"),
         (["--role", "wizard"], "wizard"),
+        (["--role", "reporter", "--department", "water"], "only a handler"),
     ],
 )
 def test_user_add_refuses_what_does_not_fit(cli, args, message):
@@ -132,3 +133,21 @@ def test_a_port_no_socket_can_have_is_refused(cli):
 
     assert result.returncode == 2
     assert "--port" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: [1, 2], role: reporter}", "text"),
+        ("{name: li, role: reporter, extra: 1}", "unknown fields extra"),
+    ],
+)
+def test_user_import_refuses_entries_that_are_not_users(cli, tmp_path, entry, message):
+    users = tmp_path / "users.yaml"
+    users.write_text(f"- {entry}\n")
+
+    result = cli.cli("user", "import", str(users))
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
