@@ -74,6 +74,8 @@ DEFAULT_DAYS = 30
 )
 def simulate(policy_path, since, until, csv_path, chart_path, zone_name):
     """Replay a period's cases under the current and a new policy, by department."""
+    if since and until and since > until:
+        raise click.BadParameter("the period ends before it starts", param_hint="--to")
     try:
         settings = Settings.from_environment()
         with _reference(settings, csv_path is None) as (session, from_database):

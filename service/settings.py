@@ -50,10 +50,16 @@ def _secret(raw: str) -> str:
 
 
 def _partner_urls(raw: str) -> str:
+    from service.partners import PARTNERS
+
     for pair in filter(None, (p.strip() for p in raw.split(","))):
         code, _, url = pair.partition("=")
         if not code.strip() or not url.strip().startswith(("http://", "https://")):
             raise ValueError("expected code=http://...,code=https://...")
+        if code.strip() not in PARTNERS:
+            raise ValueError(
+                f"{code.strip()!r} is no partner platform: one of {', '.join(PARTNERS)}"
+            )
     return raw
 
 

@@ -197,15 +197,25 @@ def _check_policy_shape(path, data) -> None:
             f"{path}: 'categories' maps a category code to its limits"
         )
     for code, stages in categories.items():
-        if stages is not None and not isinstance(stages, dict):
+        limits = (stages or {}).values() if isinstance(stages, dict) else [None]
+        if stages is not None and not all(_limit_like(v) for v in limits):
             raise SimulationError(
                 f"{path}: categories.{code} maps stages ({', '.join(STAGES)}) to "
                 f"limits like '4 working_hours' (units: {', '.join(UNITS)})"
             )
     if "supervision_factor" in data:
-        _positive(path, "supervision_factor", data["supervision_factor"], minimum=1)
+        factor = data["supervision_factor"]
+        _positive(path, "supervision_factor", factor, minimum=1)
+        if not math.isfinite(factor):
+            raise SimulationError(f"{path}: supervision_factor must be finite")
     if "supervision_on_return" in data:
-        _positive(path, "supervision_on_return", data["supervision_on_return"])
+        returns = data["supervision_on_return"]
+        _positive(path, "supervision_on_return", returns)
+        if not isinstance(returns, int):
+            raise SimulationError(
+                f"{path}: supervision_on_return counts returns, a whole number, "
+                f"not {returns!r}"
+            )
     grouping = data.get("common_problem") or {}
     if not isinstance(grouping, dict):
         raise SimulationError(
@@ -218,6 +228,10 @@ def _check_policy_shape(path, data) -> None:
                 f"{', '.join(GROUPING_KEYS)}"
             )
         _positive(path, f"common_problem.{key}", value)
+
+
+def _limit_like(value) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _positive(path, name, value, minimum=0) -> None:

@@ -43,6 +43,7 @@ def test_typed_values_are_read(tmp_path):
         ("SUISHOUPAI_MAX_PHOTOS", "0"),
         ("SUISHOUPAI_SCHEDULER", "perhaps"),
         ("SUISHOUPAI_SWEEP_SECONDS", "-1"),
+        ("SUISHOUPAI_PARTNER_URLS", "nope=http://127.0.0.1:9"),
     ],
 )
 def test_bad_value_names_the_variable(variable, value):

@@ -117,6 +117,9 @@ def test_a_period_selects_the_requests_opened_in_it(tmp_path):
         ("categories:\n  noise:\n    handling: 4 weeks\n", "unknown time unit"),
         ("categories:\n  noise: 4 hours\n", "categories.noise maps stages"),
         ("common_problem:\n  min_cases: none\n", "must be a positive number"),
+        ("categories:\n  noise:\n    handling: true\n", "categories.noise maps"),
+        ("supervision_on_return: 1.5\n", "a whole number"),
+        ("supervision_factor: .inf\n", "must be finite"),
     ],
 )
 def test_a_bad_policy_file_fails_with_a_message_and_no_traceback(
@@ -130,6 +133,17 @@ def test_a_bad_policy_file_fails_with_a_message_and_no_traceback(
     assert "Error:" in result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_period_that_ends_before_it_starts_is_refused(tmp_path):
+    result = simulate(
+        tmp_path,
+        *("--policy", str(EXAMPLE), "--csv", str(BOSTON)),
+        *("--from", "2026-12-05", "--to", "2026-11-01"),
+    )
+
+    assert result.returncode == 2
+    assert "ends before it starts" in result.stderr
 
 
 def test_missing_inputs_fail_with_a_message(tmp_path):
