@@ -56,7 +56,11 @@ def _texts() -> Iterator[tuple[str, str]]:
 
 def _json_body():
     """The JSON body, or None when it is not JSON (each route says how it wants it)."""
+    body = request.get_json(silent=True)  # parsed once, kept for the route
+    if body is not None or not request.get_data(cache=True):
+        return body
     try:
+        # Only to learn why it could not be read.
         return json.loads(request.get_data(cache=True))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
