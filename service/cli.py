@@ -5,7 +5,7 @@ import sys
 import click
 import yaml
 from flask import Flask
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from models import schema
 from models.people import ROLES
@@ -62,11 +62,6 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except SuishoupaiError as error:
             raise click.ClickException(error.message) from error
-        except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as error:
-            raise click.ClickException(
-                f"SUISHOUPAI_DATABASE_URL names no database this service can open "
-                f"({error})"
-            ) from error
         except OperationalError as error:
             reason = str(error.orig).strip().splitlines()[0]
             raise click.ClickException(

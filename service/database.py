@@ -4,10 +4,12 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import schema
 from service.reference_cache import CACHE_KEY, ReferenceCache
+from service.settings import SettingsError
 from service.sql_functions import add_sqlite_functions
 
 
@@ -21,11 +23,16 @@ def driver_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     url = driver_url(url)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _tune_sqlite)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _tune_sqlite)
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as error:
+        raise SettingsError(
+            f"SUISHOUPAI_DATABASE_URL names no database this service can open ({error})"
+        ) from error
 
 
 def _tune_sqlite(connection, _record):
