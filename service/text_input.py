@@ -17,13 +17,13 @@ from collections.abc import Iterator
 
 from flask import Flask, request
 
+from service.idempotency import KEY_HEADER
 from workflows.errors import Invalid, NotFound
 
 # C0 controls but tab, line feed and carriage return: what openpyxl refuses, and NUL;
 # and the UTF-16 surrogates, which stand for nothing on their own.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
-KEY_HEADER = "Idempotency-Key"
 MAX_KEY = 120
 
 
