@@ -70,6 +70,10 @@ class Case(Base):
         lazy="select",
     )
 
+    @property
+    def reporter_name(self) -> str:
+        return self.reporter.name
+
 
 class Photo(Base):
     __tablename__ = "photos"

@@ -54,6 +54,10 @@ class HumanTaskRow(Base):
     case = relationship("Case", lazy="select")
     assignee = relationship("User", lazy="joined")
 
+    @property
+    def assignee_name(self) -> str | None:
+        return self.assignee.name if self.assignee else None
+
 
 class PendingTimerRow(Base):
     """A timer waiting in a case's instance, indexed by when it is due."""

@@ -7,26 +7,28 @@ transaction, and leaves the task, timer and deadline rows matching the engine in
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from models import (
-    AnsweredCompletion,
-    Case,
-    HumanTaskRow,
-    PendingTimerRow,
-    User,
-)
+from models import AnsweredCompletion, User
 from models.cases import FINAL_STATUSES
+from models.records import (
+    AnsweredRecord,
+    CaseRecord,
+    NotificationRecord,
+    TaskRecord,
+    TimerRecord,
+)
 from service import catalogue
+from service.case_file import CaseFile
+from service.case_store import CaseStore
 from service.deadlines import Deadlines
 from service.definitions import DefinitionRegistry
 from service.forms import form_of
 from service.idempotency import completion_digest, refuse_reuse, report_digest
 from service.ladder import Ladder
-from service.partners import PARTNERS, send_transfer
+from service.partners import PARTNERS, transfer_notice
 from service.permissions import (
     LANE_ROLES,
     can_see_case,
@@ -38,7 +40,7 @@ from service.permissions import (
 from service.photos import PhotoIntake, PhotoLimits, PhotoStore, UploadedPhoto
 from service.reference_cache import reference
 from service.settings import Settings
-from service.timeline import SYSTEM, record
+from service.timeline import SYSTEM
 from workflows.clock import clock
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound, checked_together
 from workflows.runtime import NOTHING_WAITING, CaseInstance
@@ -85,7 +87,11 @@ class Completion:
 
 
 class Casework:
-    """Case operations for one service: reports, task actions, locks and syncing."""
+    """Case operations for one service: reports, task actions, locks and syncing.
+
+    Every operation changes cases through their files (service.case_file), each
+    locked before it is read, and writes them back before it answers.
+    """
 
     def __init__(
         self, settings: Settings, registry: DefinitionRegistry, photos: PhotoStore
@@ -112,7 +118,7 @@ class Casework:
         report: Report,
         idempotency_key: str | None = None,
         key_per_request: bool = True,
-    ) -> Case:
+    ) -> CaseFile:
         """Turn a deputy's report into a case waiting for triage.
 
         The idempotency key works as it does for `complete`.
@@ -124,7 +130,7 @@ class Casework:
         if idempotency_key:
             earlier = self._case_for_key(session, reporter, idempotency_key)
             if earlier is not None:
-                refuse_reuse(earlier.idempotency_digest, sent, "report")
+                refuse_reuse(earlier.case.idempotency_digest, sent, "report")
                 return earlier
 
         known = reference(session)
@@ -145,7 +151,7 @@ class Casework:
             {"arbitration_after": self.settings.supervision_on_return},
         )
         instance.indexed = NOTHING_WAITING
-        case = Case(
+        case = CaseRecord(
             status="triage",
             category_code=report.category,
             category_hint=report.category,
@@ -161,70 +167,57 @@ class Casework:
             process_version_id=version_id,
             instance="",
         )
-        session.add(case)
         try:
-            session.flush()
+            file = CaseStore.of(session).create(case)
         except IntegrityError:
             # Another request with the same key won the race; answer with its case.
             session.rollback()
             earlier = self._case_for_key(session, reporter, idempotency_key)
             if earlier is None:
                 raise
-            refuse_reuse(earlier.idempotency_digest, sent, "report")
+            refuse_reuse(earlier.case.idempotency_digest, sent, "report")
             return earlier
         case.number = f"SSP-{now:%Y%m%d}-{case.id:05d}"
 
-        photo_ids = self.intake.store_all(
-            session, case, reporter, photos, "report", now
-        )
-        record(session, case, reporter.name, "reported", report.description, photo_ids)
-        self.sync(session, case, instance, reporter.name, previous_status=None)
+        store = CaseStore.of(session)
+        photo_ids = self.intake.store_all(store, file, reporter, photos, "report", now)
+        file.record(reporter.name, "reported", report.description, photo_ids)
+        self.sync(store, file, instance, reporter.name, previous_status=None)
+        store.save_all()
         log.info(
             "case reported", extra={"case": case.number, "reporter": reporter.name}
         )
-        return case
+        return file
 
-    def _case_for_key(self, session, reporter, key):
-        return session.scalar(
-            select(Case).where(
-                Case.reporter_id == reporter.id, Case.idempotency_key == key
-            )
-        )
+    def _case_for_key(self, session, reporter, key) -> CaseFile | None:
+        store = CaseStore.of(session)
+        case_id = store.case_id_for_key(reporter.id, key)
+        return store.read(case_id) if case_id is not None else None
 
     # Task actions
 
-    def claim(self, session: Session, user: User, task_id: int) -> HumanTaskRow:
-        task = self.locked_open_task(session, user, task_id)
+    def claim(self, session: Session, user: User, task_id: int) -> TaskRecord:
+        store = CaseStore.of(session)
+        file, task = self.locked_open_task(store, user, task_id)
         _refuse_if_held(task, user)
         if not may_hold(user, task):
             raise Forbidden("this confirmation is the reporter's own to take")
         if task.assignee_id is None:
-            task.assignee = user
-            record(
-                session,
-                task.case,
-                user.name,
-                "claimed",
-                task.title,
-                details={"task": task.name},
-            )
+            _hold(task, user)
+            file.record(user.name, "claimed", task.title, details={"task": task.name})
+        store.save_all()
         return task
 
-    def release(self, session: Session, user: User, task_id: int) -> HumanTaskRow:
-        task = self.locked_open_task(session, user, task_id)
+    def release(self, session: Session, user: User, task_id: int) -> TaskRecord:
+        store = CaseStore.of(session)
+        file, task = self.locked_open_task(store, user, task_id)
         if task.assignee_id is None:
             return task
         if user.role not in ("admin", "supervisor"):
             _refuse_if_held(task, user)
-        task.assignee = None
-        record(
-            session,
-            task.case,
-            user.name,
-            "released",
-            task.title,
-            details={"task": task.name},
-        )
+        _hold(task, None)
+        file.record(user.name, "released", task.title, details={"task": task.name})
+        store.save_all()
         return task
 
     def complete(
@@ -235,7 +228,7 @@ class Casework:
         completion: Completion,
         idempotency_key: str | None = None,
         key_per_request: bool = True,
-    ) -> Case:
+    ) -> CaseFile:
         """Apply a user's decision on a task and advance the case's diagram.
 
         With an idempotency key, a retry of a completion already applied is
@@ -244,27 +237,27 @@ class Casework:
         for a whole form page (`key_per_request` False), whose every decision
         is answered by the first one sent.
         """
+        store = CaseStore.of(session)
         keyed = idempotency_key and key_per_request
         sent = completion_digest(task_id, completion) if keyed else None
         if idempotency_key:
-            answered = self._answered(session, user, idempotency_key, task_id, sent)
+            answered = self._answered(store, user, idempotency_key, task_id, sent)
             if answered is not None:
                 return answered
         try:
-            task = self.locked_open_task(session, user, task_id)
+            file, task = self.locked_open_task(store, user, task_id)
         except Conflict:
             # A retry that waited for the first attempt's lock finds it answered.
             answered = idempotency_key and self._answered(
-                session, user, idempotency_key, task_id, sent
+                store, user, idempotency_key, task_id, sent
             )
             if answered:
                 return answered
             raise
         _refuse_if_held(task, user)
-        case = task.case
-        # Lateness first, as a sweep would have found it. This reads the deadline
-        # before anything changes, so that no read mid-step flushes half a step.
-        self.escalate_if_due(session, case, clock.now())
+        case = file.case
+        # Lateness first, as a sweep would have found it.
+        self.escalate_if_due(store, file, clock.now())
         form = self.form(session, task)
         # The form counts the photos; each must also be an image we accept.
         decision, photos = checked_together(
@@ -280,24 +273,21 @@ class Casework:
             }
             note = completion.fields.get("note")
         else:
-            engine_data, note = action(self, session, case, completion)
-        instance = self.instance(session, case)
+            engine_data, note = action(self, store, file, completion)
+        instance = self.instance(session, file)
         instance.complete(
             task.engine_id, {"decision": completion.decision, **engine_data}
         )
 
         now = clock.now()
-        # Photos first: storing them flushes, so the task row is written once, later.
-        photo_ids = self.intake.store_all(session, case, user, photos, "feedback", now)
-        task.assignee = user
+        photo_ids = self.intake.store_all(store, file, user, photos, "feedback", now)
+        _hold(task, user)
         task.draft = None
         details = {"task": task.name, **_public(engine_data)}
         if task.department_code:
             # Whose work this was, whichever department has the case next.
             details.setdefault("department", task.department_code)
-        record(
-            session,
-            case,
+        file.record(
             user.name,
             TIMELINE_ACTIONS.get((task.name, completion.decision), "completed"),
             note,
@@ -305,18 +295,18 @@ class Casework:
             details=details,
         )
         self.sync(
-            session,
-            case,
+            store,
+            file,
             instance,
             user.name,
             finished_task=task,
             outcome=completion.decision,
         )
         if (task.name, completion.decision) == ("handle", "return"):
-            self._after_return(session, case, instance, task.department_code)
+            self._after_return(store, file, instance, task.department_code)
         if idempotency_key:
-            session.add(
-                AnsweredCompletion(
+            file.add(
+                AnsweredRecord(
                     user_id=user.id,
                     key=idempotency_key,
                     task_id=task.id,
@@ -325,6 +315,7 @@ class Casework:
                     digest=sent,
                 )
             )
+        store.save_all()
         log.info(
             "task completed",
             extra={
@@ -333,9 +324,9 @@ class Casework:
                 "decision": completion.decision,
             },
         )
-        return case
+        return file
 
-    def form(self, session: Session, task: HumanTaskRow):
+    def form(self, session: Session, task):
         """The form of an open task, as the loop declares it or the diagram draws it."""
         definition = self.registry.definition_of(session, task.case.process_version_id)
         drawn = definition.task_form(task.element_id)
@@ -343,11 +334,13 @@ class Casework:
 
     def save_draft(
         self, session: Session, user: User, task_id: int, fields: dict
-    ) -> HumanTaskRow:
+    ) -> TaskRecord:
         """Keep what someone has filled in so far, without completing anything."""
-        task = self.locked_open_task(session, user, task_id)
+        store = CaseStore.of(session)
+        _, task = self.locked_open_task(store, user, task_id)
         _refuse_if_held(task, user)
         task.draft = {k: v for k, v in fields.items() if v is not None}
+        store.save_all()
         return task
 
     def assign(
@@ -357,9 +350,10 @@ class Casework:
         task_id: int,
         assignee_name: str,
         delegate: bool,
-    ) -> HumanTaskRow:
+    ) -> TaskRecord:
         """Reassign a task (supervisors; triage in its lane), or delegate one's own."""
-        task = self.locked_open_task(session, user, task_id, must_work=False)
+        store = CaseStore.of(session)
+        file, task = self.locked_open_task(store, user, task_id, must_work=False)
         assignee = session.scalar(select(User).where(User.name == assignee_name))
         if assignee is None:
             raise Invalid(
@@ -380,19 +374,18 @@ class Casework:
                 f"{assignee.name} may not work this task",
                 errors={"user": ["not of this task's role or department"]},
             )
-        task.assignee = assignee
-        record(
-            session,
-            task.case,
+        _hold(task, assignee)
+        file.record(
             user.name,
             "delegated" if delegate else "assigned",
             f"{task.title} → {assignee.name}",
             details={"task": task.name, "to": assignee.name},
         )
+        store.save_all()
         return task
 
-    def _answered(self, session, user, key, task_id, sent) -> Case | None:
-        answered = session.scalar(
+    def _answered(self, store, user, key, task_id, sent) -> CaseFile | None:
+        answered = store.session.scalar(
             select(AnsweredCompletion).where(
                 AnsweredCompletion.user_id == user.id, AnsweredCompletion.key == key
             )
@@ -404,40 +397,41 @@ class Casework:
                 "this Idempotency-Key was used for another task", task_id=task_id
             )
         refuse_reuse(answered.digest, sent, "completion")
-        return session.get(Case, answered.case_id)
+        return store.read(answered.case_id)
 
-    def locked_open_task(self, session, user, task_id, must_work=True) -> HumanTaskRow:
-        """The task, its case locked, if it is open and this user may work it."""
-        owner = select(HumanTaskRow.case_id).where(HumanTaskRow.id == task_id)
-        case = self._locked(session, owner.scalar_subquery())
-        # Read after the lock, as the lock holder sees it.
-        task = case and session.get(HumanTaskRow, task_id, populate_existing=True)
-        if task is None:
+    def locked_open_task(
+        self, store: CaseStore, user: User, task_id: int, must_work=True
+    ) -> tuple[CaseFile, TaskRecord]:
+        """The task and its case's file, locked, if it is open and this user may
+        work it."""
+        file = store.lock_of_task(task_id)
+        if file is None:
             raise NotFound(f"no task {task_id}", task_id=task_id)
-        set_committed_value(task, "case", case)
-        if not (can_see_case(user, case) or can_work_task(user, task)):
+        task = file.task(task_id) or store.closed_task(file, task_id)
+        if not (can_see_case(user, file.case) or can_work_task(user, task)):
             raise NotFound(f"no task {task_id}", task_id=task_id)
         if task.closed_at is not None:
             raise Conflict(
                 f"task {task_id} is no longer open",
                 task_id=task_id,
-                case_number=task.case.number,
+                case_number=file.number,
             )
         if must_work and not can_work_task(user, task):
             raise Forbidden(f"task {task_id} is not yours to work on", task_id=task_id)
-        return task
+        return file, task
 
     # Decisions, each checking its fields and returning data for the engine
 
-    def _dispatch(self, session, case, completion):
-        fields, known = completion.fields, reference(session)
+    def _dispatch(self, store, file, completion):
+        fields, known = completion.fields, reference(store.session)
+        case = file.case
         category = fields.get("category")
         if category not in known.usual_departments:
             raise Invalid(
                 "the dispatch does not fit",
                 errors={"category": [f"unknown category {category!r}"]},
             )
-        suggestion = catalogue.suggest(session, category, case.street)
+        suggestion = catalogue.suggest(store.session, category, case.street)
         department = fields.get("department") or suggestion.department
         if department not in known.departments:
             why = (
@@ -456,103 +450,103 @@ class Casework:
             "as_suggested": department == suggestion.department,
         }, fields.get("note")
 
-    def _merge(self, session, case, completion):
+    def _merge(self, store, file, completion):
         number = completion.fields.get("duplicate_of") or ""
-        target = session.scalar(select(Case).where(Case.number == number))
-        if target is None or target.id == case.id:
+        target_id = store.case_id(number)
+        if target_id is None or target_id == file.case.id:
             raise Invalid(
                 "the merge does not fit",
                 errors={"duplicate_of": [f"no other case {number!r}"]},
             )
         # Its timeline is written too: it changes under its own lock.
-        self.lock(session, target)
-        why = _why_not_merged_into(case, target)
+        target = store.lock(target_id)
+        why = _why_not_merged_into(file.case, target.case)
         if why:
             raise Invalid("the merge does not fit", errors={"duplicate_of": [why]})
-        case.duplicate_of = target.number
-        record(
-            session,
-            target,
-            SYSTEM,
-            "duplicate_merged",
-            f"{case.number} was merged into this case",
+        file.case.duplicate_of = target.number
+        target.record(
+            SYSTEM, "duplicate_merged", f"{file.number} was merged into this case"
         )
         return {"duplicate_of": target.number}, f"merged into {target.number}"
 
-    def _transfer(self, session, case, completion):
+    def _transfer(self, store, file, completion):
         partner = completion.fields.get("partner")
         if partner not in PARTNERS:
             raise Invalid(
                 "the transfer does not fit",
                 errors={"partner": [f"one of {', '.join(PARTNERS)}"]},
             )
-        case.partner = partner
-        send_transfer(session, case, partner)
+        file.case.partner = partner
+        file.add(NotificationRecord(**transfer_notice(file.case, partner)))
         return {"partner": partner}, f"transferred to {PARTNERS[partner]}"
 
-    def _with_reason(self, session, case, completion):
+    def _with_reason(self, store, file, completion):
         return {}, completion.fields.get("reason")
 
-    def _returned(self, session, case, completion):
-        return {"return_count": case.return_count + 1}, completion.fields.get("reason")
+    def _returned(self, store, file, completion):
+        count = file.case.return_count + 1
+        return {"return_count": count}, completion.fields.get("reason")
 
-    def _with_result(self, session, case, completion):
+    def _with_result(self, store, file, completion):
         # The reporter's confirmation is due by the category's limit from now.
-        deadlines = Deadlines.load(session, self.settings)
-        limit = deadlines.policy.limit(case.category_code, "confirming")
+        deadlines = Deadlines.load(store.session, self.settings)
+        limit = deadlines.policy.limit(file.case.category_code, "confirming")
         due = deadlines.calendar.add(clock.now(), limit.amount, limit.unit)
         return {"confirm_due": due.isoformat()}, completion.fields.get("result")
 
-    def _with_note(self, session, case, completion):
+    def _with_note(self, store, file, completion):
         return {}, completion.fields.get("note")
 
-    def _after_return(self, session, case, instance, department) -> None:
+    def _after_return(self, store, file, instance, department) -> None:
         """退单: counted per case; at the threshold supervisors arbitrate (交办)."""
+        case = file.case
         case.return_count += 1
         if case.return_count < self.settings.supervision_on_return:
             return
         reason = f"returned {case.return_count} times by departments"
         if any(t.name == "arbitrate" for t in instance.human_tasks()):
-            deadlines = Deadlines.load(session, self.settings)
-            Ladder(session, deadlines.policy.grouping).supervise(
-                case, case.status, f"{reason}: arbitration", clock.now()
+            deadlines = Deadlines.load(store.session, self.settings)
+            Ladder(store, deadlines.policy.grouping).supervise(
+                file, case.status, f"{reason}: arbitration", clock.now()
             )
         else:
-            self.supervise(session, case, instance, reason)
+            self.supervise(store, file, instance, reason)
 
     # Supervision
 
-    def escalate_if_due(self, session: Session, case: Case, now) -> bool:
+    def escalate_if_due(self, store: CaseStore, file: CaseFile, now) -> bool:
         """Climb the ladder as far as the stage's lateness says; False if not due.
 
         The sweep calls this for late stages; a change to a case calls it first,
         so that a step arriving before the sweep does not skip the reminder or
         supervision its lateness had already earned.
         """
-        deadlines = Deadlines.load(session, self.settings)
-        deadline = deadlines.open_deadline(case)
+        deadline = file.deadline
         if deadline is None or deadline.next_check_at is None:
             return False
         if deadline.next_check_at > now:
             return False
+        deadlines = Deadlines.load(store.session, self.settings)
         if deadline.reminded_at is None and now >= deadline.due_at:
-            Ladder(session, deadlines.policy.grouping).remind(case, deadline, now)
+            Ladder(store, deadlines.policy.grouping).remind(file, deadline, now)
         if deadline.supervised_at is None and now >= deadline.supervise_at:
             self.supervise(
-                session,
-                case,
-                self.instance(session, case),
+                store,
+                file,
+                self.instance(store.session, file),
                 f"{deadline.stage} not done within twice {deadline.limit}",
             )
         deadlines.reschedule(deadline)
         return True
 
-    def supervise(self, session, case, instance, reason, actor=SYSTEM) -> None:
+    def supervise(self, store, file, instance, reason, actor=SYSTEM) -> None:
         """Raise level 3 on the current stage and open a supervise task for it."""
-        stage, now = case.status, clock.now()
-        deadlines = Deadlines.load(session, self.settings)
-        Ladder(session, deadlines.policy.grouping).supervise(case, stage, reason, now)
-        deadline = deadlines.open_deadline(case)
+        case, now = file.case, clock.now()
+        deadlines = Deadlines.load(store.session, self.settings)
+        Ladder(store, deadlines.policy.grouping).supervise(
+            file, case.status, reason, now
+        )
+        deadline = file.deadline
         if deadline is not None and deadline.supervised_at is None:
             deadline.supervised_at = now
             deadline.next_check_at = None
@@ -560,46 +554,15 @@ class Casework:
         if not supervised and not instance.signal(SUPERVISION_SIGNAL):
             log.warning(
                 "the diagram has no supervise task for this stage",
-                extra={"case": case.number, "stage": stage},
+                extra={"case": case.number, "stage": case.status},
             )
-        self.sync(session, case, instance, actor)
+        self.sync(store, file, instance, actor)
 
-    # Locks, instances and keeping the indexes in step with the engine
+    # Instances and keeping the indexes in step with the engine
 
-    def lock(self, session: Session, case: Case) -> None:
-        """Hold the case's row until the transaction ends, and read it afresh."""
-        self._locked(session, case.id)
-
-    def lock_unless_held(self, session: Session, case_id: int) -> Case | None:
-        """The case, locked and read afresh; None if another transaction holds it."""
-        free = (
-            select(Case.id)
-            .where(Case.id == case_id)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        return self._locked(session, free)
-
-    @staticmethod
-    def _locked(session: Session, case_id) -> Case | None:
-        """Lock a case's row and read it as the lock holder sees it; None if absent."""
-        # The UPDATE takes the row lock on PostgreSQL and the write lock on SQLite,
-        # so no two writers advance one case at once; it answers with the row.
-        case = session.scalars(
-            update(Case)
-            .where(Case.id == case_id)
-            .values(revision=Case.revision + 1)
-            .returning(Case)
-            .execution_options(populate_existing=True, synchronize_session=False)
-        ).one_or_none()
-        if case is not None:
-            session.expire(case, ["photos", "timeline", "open_tasks"])
-        Deadlines.reread_deadlines(session)
-        Ladder.reread(session)
-        return case
-
-    def instance(self, session: Session, case: Case) -> CaseInstance:
+    def instance(self, session: Session, file: CaseFile) -> CaseInstance:
         """The case's instance as stored, which its task and timer rows index."""
+        case = file.case
         definition = self.registry.definition_of(session, case.process_version_id)
         instance = CaseInstance.restore(definition, case.instance)
         instance.indexed = instance.waiting()
@@ -607,35 +570,34 @@ class Casework:
 
     def sync(
         self,
-        session: Session,
-        case: Case,
+        store: CaseStore,
+        file: CaseFile,
         instance: CaseInstance,
         actor: str,
-        finished_task: HumanTaskRow | None = None,
+        finished_task: TaskRecord | None = None,
         outcome: str | None = None,
         previous_status: str | None = "unchanged",
     ) -> None:
         """Save the instance and bring tasks, timers, status and deadlines in step."""
-        now = clock.now()
+        now, case = clock.now(), file.case
         if previous_status == "unchanged":
             previous_status = case.status
 
-        deadlines = Deadlines.load(session, self.settings)
+        deadlines = Deadlines.load(store.session, self.settings)
         waiting = instance.waiting()
         ready = waiting.tasks
-        self._sync_tasks(deadlines, instance, case, ready, now, finished_task, outcome)
-        self._sync_timers(session, case, instance, waiting.timers)
+        self._sync_tasks(
+            deadlines, store, file, instance, ready, now, finished_task, outcome
+        )
+        _sync_timers(store, file, instance, waiting.timers)
         instance.indexed = waiting
 
         case.status = _status(instance, ready.values(), case.status)
         if case.status != previous_status:
             unanswered = "closed_unanswered" in instance.end_events
-            self._move_stage(deadlines, case, previous_status, now, unanswered)
-        self._pause_for_arbitration(deadlines, case, ready.values(), now)
+            self._move_stage(deadlines, store, file, previous_status, now, unanswered)
+        self._pause_for_arbitration(deadlines, file, ready.values(), now)
         case.instance = instance.dump()
-        session.flush()
-        # Photos, timeline and tasks were added as rows; read them afresh for answers.
-        session.expire(case, ["photos", "timeline", "open_tasks"])
         if case.status != previous_status:
             log.info(
                 "case moved",
@@ -648,68 +610,34 @@ class Casework:
             )
 
     def _sync_tasks(
-        self, deadlines, instance, case, ready, now, finished_task, outcome
+        self, deadlines, store, file, instance, ready, now, finished_task, outcome
     ):
-        session = deadlines.session
-        if instance.indexed is None:
-            open_ids = self._close_open_rows(session, case, ready, now, finished_task)
-        else:
-            open_ids = set(instance.indexed.tasks)
-            finished = {finished_task.engine_id} if finished_task else set()
-            if open_ids - ready.keys() - finished:
-                # Others than the finished task end too: cancel them as they stand.
-                open_ids = self._close_open_rows(
-                    session, case, ready, now, finished_task
-                )
+        finished = {finished_task.engine_id} if finished_task else set()
+        open_rows = file.open_tasks
+        if instance.indexed is None or (
+            set(instance.indexed.tasks) - ready.keys() - finished
+        ):
+            # Others than the finished task end too: cancel them as they stand.
+            for row in open_rows:
+                if row.engine_id not in ready and row is not finished_task:
+                    row.closed_at = now
+                    row.outcome = "cancelled"
         if finished_task is not None and finished_task.engine_id not in ready:
             finished_task.closed_at = now
             finished_task.outcome = outcome
+        indexed = {row.engine_id for row in open_rows}
         for engine_id, task in ready.items():
-            if engine_id not in open_ids:
-                session.add(
-                    self._task_row(deadlines, instance, case, engine_id, task, now)
-                )
+            if engine_id not in indexed:
+                file.add(self._task_row(deadlines, store, instance, file, task, now))
 
-    @staticmethod
-    def _close_open_rows(session, case, ready, now, finished_task) -> set[str]:
-        """Cancel the open task rows the engine moved past; the ids of all open."""
-        open_rows = session.scalars(
-            select(HumanTaskRow).where(
-                HumanTaskRow.case_id == case.id, HumanTaskRow.closed_at.is_(None)
-            )
-        ).all()
-        for row in open_rows:
-            if row.engine_id not in ready and row is not finished_task:
-                row.closed_at = now
-                row.outcome = "cancelled"
-        return {row.engine_id for row in open_rows}
-
-    @staticmethod
-    def _sync_timers(session, case, instance, waiting) -> None:
-        if instance.indexed is None:
-            _sync_timer_rows(session, case, waiting)
-            return
-        indexed = instance.indexed.timers
-        kept = {i for i, timer in waiting.items() if indexed.get(i) == timer}
-        stale = indexed.keys() - kept
-        if stale:
-            # These rows were never loaded here: they go without being read.
-            session.connection().execute(
-                delete(PendingTimerRow).where(
-                    PendingTimerRow.case_id == case.id,
-                    PendingTimerRow.engine_id.in_(sorted(stale)),
-                )
-            )
-        for engine_id in waiting.keys() - kept:
-            session.add(_timer_row(case, waiting[engine_id]))
-
-    def _task_row(self, deadlines, instance, case, engine_id, task, now):
+    def _task_row(self, deadlines, store, instance, file, task, now) -> TaskRecord:
         """A new open task: who may work it and by when, from lanes or as drawn."""
+        case = file.case
         drawn = instance.definition.task_assignment(task.element_id)
         lane = task.lane
         department = case.department_code if task.name == "handle" else None
         if lane not in LANE_ROLES and drawn.candidate_groups:
-            codes = reference(deadlines.session).departments
+            codes = reference(store.session).departments
             lane, department = lane_of_groups(drawn.candidate_groups, codes)
         users = list(drawn.candidate_users)
         assignee = drawn.assignee or (users[0] if len(users) == 1 else None)
@@ -718,25 +646,25 @@ class Casework:
             due = deadlines.calendar.add(now, limit.amount, limit.unit)
         else:
             due = drawn.due_at(now)
-        return HumanTaskRow(
+        row = TaskRecord(
             case_id=case.id,
-            engine_id=engine_id,
+            engine_id=task.engine_id,
             element_id=task.element_id,
             name=task.name,
             title=task.title,
             lane=lane,
             department_code=department,
-            assignee=deadlines.session.scalar(select(User).where(User.name == assignee))
-            if assignee
-            else None,
+            assignee_id=store.user_id(assignee) if assignee else None,
             candidate_users=f",{','.join(users)}," if users else None,
             created_at=now,
             due_at=due,
         )
+        row.assignee_name = assignee if row.assignee_id is not None else None
+        return row
 
-    def _pause_for_arbitration(self, deadlines, case, ready, now) -> None:
+    def _pause_for_arbitration(self, deadlines, file, ready, now) -> None:
         """A case waiting for arbitration does not use its stage's time."""
-        deadline = deadlines.open_deadline(case)
+        deadline = file.deadline
         if deadline is None or deadline.stage != "triage":
             return
         if any(task.name == "arbitrate" for task in ready):
@@ -744,20 +672,20 @@ class Casework:
         elif deadline.paused_since is not None:
             deadlines.resume(deadline, now)
 
-    def _move_stage(self, deadlines, case, previous_status, now, unanswered) -> None:
+    def _move_stage(
+        self, deadlines, store, file, previous_status, now, unanswered
+    ) -> None:
         """Close the old stage's deadline and escalations, open the new stage's."""
-        session = deadlines.session
-        ladder = Ladder(session, deadlines.policy.grouping)
+        case = file.case
+        ladder = Ladder(store, deadlines.policy.grouping)
         if previous_status is not None:
-            closed = deadlines.close_stage(case, now)
+            closed = deadlines.close_stage(file, now)
             ladder.close_stage(
-                case, previous_status, now, f"the case moved on from {previous_status}"
+                file, previous_status, now, f"the case moved on from {previous_status}"
             )
             if unanswered and case.status == "closed":
                 limit = closed.limit if closed else "its limit"
-                record(
-                    session,
-                    case,
+                file.record(
                     SYSTEM,
                     "closed_unanswered",
                     f"closed automatically: the reporter did not answer within {limit}",
@@ -765,33 +693,43 @@ class Casework:
         if case.status in FINAL_STATUSES:
             case.closed_at = case.closed_at or now
         else:
-            deadlines.open_stage(case, case.status, now)
-        case.escalation_level = ladder.level_of(case)
+            deadlines.open_stage(file, case.status, now)
+        case.escalation_level = ladder.level_of(file)
 
 
-def _sync_timer_rows(session, case, waiting) -> None:
-    """Bring the timer rows in step with what they are not known to hold."""
-    waiting = dict(waiting)
-    rows = session.scalars(
-        select(PendingTimerRow).where(PendingTimerRow.case_id == case.id)
-    )
-    for row in rows:
-        timer = waiting.pop(row.engine_id, None)
-        if timer is None:
-            session.delete(row)
-        else:
-            row.due_at = timer.due_at
-    for timer in waiting.values():
-        session.add(_timer_row(case, timer))
+def _sync_timers(store, file, instance, waiting) -> None:
+    """Bring the timer rows in step with what the instance waits on."""
+    if instance.indexed is None:
+        # What the rows hold is not known: read them.
+        waiting = dict(waiting)
+        for row in store.timers(file):
+            timer = waiting.pop(row.engine_id, None)
+            if timer is None:
+                file.dropped_timers.add(row.engine_id)
+            else:
+                row.due_at = timer.due_at
+        for timer in waiting.values():
+            file.add(_timer_row(file.case, timer))
+        return
+    indexed = instance.indexed.timers
+    kept = {i for i, timer in waiting.items() if indexed.get(i) == timer}
+    file.dropped_timers |= indexed.keys() - kept
+    for engine_id in waiting.keys() - kept:
+        file.add(_timer_row(file.case, waiting[engine_id]))
 
 
-def _timer_row(case, timer) -> PendingTimerRow:
-    return PendingTimerRow(
+def _timer_row(case, timer) -> TimerRecord:
+    return TimerRecord(
         case_id=case.id,
         engine_id=timer.engine_id,
         element_id=timer.element_id,
         due_at=timer.due_at,
     )
+
+
+def _hold(task: TaskRecord, user: User | None) -> None:
+    task.assignee_id = user.id if user else None
+    task.assignee_name = user.name if user else None
 
 
 def _status(instance: CaseInstance, ready, current: str) -> str:
@@ -804,7 +742,7 @@ def _status(instance: CaseInstance, ready, current: str) -> str:
     return next((s for name, s in STAGE_OF_TASK.items() if name in names), current)
 
 
-def _why_not_merged_into(case: Case, target: Case) -> str | None:
+def _why_not_merged_into(case, target) -> str | None:
     if target.created_at > case.created_at:
         return f"{target.number} is newer than this case"
     if target.status == "merged":
@@ -814,10 +752,10 @@ def _why_not_merged_into(case: Case, target: Case) -> str | None:
     return None
 
 
-def _refuse_if_held(task: HumanTaskRow, user: User) -> None:
+def _refuse_if_held(task: TaskRecord, user: User) -> None:
     if task.assignee_id not in (None, user.id):
         raise Conflict(
-            f"task {task.id} is held by {task.assignee.name}",
+            f"task {task.id} is held by {task.assignee_name}",
             task_id=task.id,
             case_number=task.case.number,
         )

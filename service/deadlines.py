@@ -4,18 +4,21 @@ The deadline of a stage is the service's own, kept in `stage_deadlines` and chec
 its indexed `next_check_at`, so it holds for any diagram, with timers or without.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from models import CalendarDay, Case, Category, ExtensionRequest, StageDeadline
+from models import CalendarDay, Category, ExtensionRequest
+from models.records import DeadlineRecord, ExtensionRecord
 from service.calendar import WorkingCalendar
+from service.case_file import CaseFile
+from service.case_store import CaseStore
 from service.policy import Policy, StageLimit
 from service.reference_cache import reference
 from service.settings import Settings
-from service.timeline import SYSTEM, record
+from service.timeline import SYSTEM
 
 _LOADED = "suishoupai.deadlines"
 # The stages whose lateness escalates; confirming is timed for reports only.
@@ -34,13 +37,12 @@ def current_policy(session: Session, settings: Settings) -> Policy:
 
 @dataclass
 class Deadlines:
-    """Deadline rows of cases, with the calendar and policy in force for one session."""
+    """The calendar and limits in force for one transaction, and the stage clocks
+    they run in case files."""
 
     session: Session
     calendar: WorkingCalendar
     policy: Policy
-    # The open deadline of each case read or changed here, by case id.
-    _open: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> "Deadlines":
@@ -69,22 +71,18 @@ class Deadlines:
         days that others changed."""
         session.info.pop(_LOADED, None)
 
-    @staticmethod
-    def reread_deadlines(session: Session) -> None:
-        """Read deadline rows afresh: a newly locked case may have moved on."""
-        loaded = session.info.get(_LOADED)
-        if loaded is not None:
-            loaded._open.clear()
-
-    def open_stage(self, case: Case, stage: str, now: datetime) -> StageDeadline | None:
+    def open_stage(
+        self, file: CaseFile, stage: str, now: datetime
+    ) -> DeadlineRecord | None:
         if stage not in TIMED:
             return None
+        case = file.case
         limit = self.policy.limit(case.category_code, stage)
         due = self.calendar.add(now, limit.amount, limit.unit)
         supervise = self.calendar.add(
             now, limit.amount * self.policy.supervision_factor, limit.unit
         )
-        deadline = StageDeadline(
+        deadline = DeadlineRecord(
             case_id=case.id,
             stage=stage,
             department_code=case.department_code if stage == "handling" else None,
@@ -94,59 +92,47 @@ class Deadlines:
             supervise_at=supervise,
             next_check_at=due if stage in ESCALATING else None,
         )
-        self.session.add(deadline)
-        self._open[case.id] = deadline
+        file.add(deadline)
+        file.deadline = deadline
         return deadline
 
-    def open_deadline(self, case: Case) -> StageDeadline | None:
-        if case.id not in self._open:
-            self._open[case.id] = self.session.scalar(
-                select(StageDeadline)
-                .where(
-                    StageDeadline.case_id == case.id, StageDeadline.closed_at.is_(None)
-                )
-                .order_by(StageDeadline.id.desc())
-                .limit(1)
-            )
-        return self._open[case.id]
-
-    def close_stage(self, case: Case, now: datetime) -> StageDeadline | None:
-        deadline = self.open_deadline(case)
+    def close_stage(self, file: CaseFile, now: datetime) -> DeadlineRecord | None:
+        deadline = file.deadline
         if deadline is None:
             return None
         if deadline.paused_since is not None:
             self.resume(deadline, now)
-            self._lapse_waiting_extensions(case, deadline, now)
+            self._lapse_waiting_extensions(file, deadline, now)
         deadline.closed_at = now
         deadline.next_check_at = None
-        self._open[case.id] = None
+        file.deadline = None
         return deadline
 
-    def _lapse_waiting_extensions(self, case, deadline, now) -> None:
+    def _lapse_waiting_extensions(self, file, deadline, now) -> None:
         """A request still waiting when its stage ends has nothing left to extend.
 
         Only a paused stage can have one, so only then is this read at all.
         """
-        with self.session.no_autoflush:
-            waiting = self.session.scalars(
-                select(ExtensionRequest).where(
-                    ExtensionRequest.deadline_id == deadline.id,
-                    ExtensionRequest.decided_at.is_(None),
-                )
-            ).all()
+        requests = ExtensionRequest.__table__.c
+        waiting = CaseStore.of(self.session).rows(
+            ExtensionRecord,
+            requests.deadline_id == deadline.id,
+            requests.decided_at.is_(None),
+        )
         for extension in waiting:
+            file.track(extension)
             extension.decided_at = now
             extension.decided_by = SYSTEM
             extension.decision_note = LAPSED
-            record(self.session, case, SYSTEM, "extension_lapsed", LAPSED)
+            file.record(SYSTEM, "extension_lapsed", LAPSED)
 
-    def pause(self, deadline: StageDeadline, now: datetime) -> None:
+    def pause(self, deadline: DeadlineRecord, now: datetime) -> None:
         """Stop the clock: waiting on another's decision is not the stage's time."""
         if deadline.paused_since is None:
             deadline.paused_since = now
             deadline.next_check_at = None
 
-    def resume(self, deadline: StageDeadline, now: datetime) -> None:
+    def resume(self, deadline: DeadlineRecord, now: datetime) -> None:
         if deadline.paused_since is None:
             return
         limit = StageLimit.parse(deadline.limit)
@@ -157,7 +143,7 @@ class Deadlines:
         deadline.paused_since = None
         self._schedule(deadline)
 
-    def extend(self, deadline: StageDeadline, until: datetime) -> None:
+    def extend(self, deadline: DeadlineRecord, until: datetime) -> None:
         """Move the deadline to `until`; supervision moves by as much."""
         if until <= deadline.due_at:
             return
@@ -171,7 +157,7 @@ class Deadlines:
             return max(0.0, (end - start).total_seconds())
         return self.calendar.working_seconds(start, end)
 
-    def view(self, deadline: StageDeadline, now: datetime) -> dict:
+    def view(self, deadline: DeadlineRecord, now: datetime) -> dict:
         """The deadline as a case shows it: time used and time left, in hours."""
         unit = StageLimit.parse(deadline.limit).unit
         until = deadline.paused_since or now
@@ -196,11 +182,11 @@ class Deadlines:
             return moment + timedelta(seconds=seconds)
         return self.calendar.add(moment, seconds / 3600, "working_hours")
 
-    def reschedule(self, deadline: StageDeadline) -> None:
+    def reschedule(self, deadline: DeadlineRecord) -> None:
         self._schedule(deadline)
 
     @staticmethod
-    def _schedule(deadline: StageDeadline) -> None:
+    def _schedule(deadline: DeadlineRecord) -> None:
         if deadline.closed_at is not None or deadline.stage not in ESCALATING:
             deadline.next_check_at = None
         elif deadline.reminded_at is None:

@@ -10,11 +10,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ExtensionRequest, HumanTaskRow, User
+from models import ExtensionRequest, User
+from models.records import ExtensionRecord
+from service.case_store import CaseStore
 from service.casework import Casework
 from service.deadlines import LAPSED, Deadlines
 from service.ladder import Ladder
-from service.timeline import SYSTEM, record
+from service.timeline import SYSTEM
 from workflows.clock import clock
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -28,14 +30,15 @@ class Extensions:
 
     def request(
         self, session: Session, user: User, task_id: int, reason: str, until: datetime
-    ) -> ExtensionRequest:
+    ) -> ExtensionRecord:
         """A handler working a handle task asks for time until `until`."""
-        task = self.casework.locked_open_task(session, user, task_id)
+        store = CaseStore.of(session)
+        file, task = self.casework.locked_open_task(store, user, task_id)
         if task.name != "handle":
             raise Conflict("only a handling task can ask for an extension")
-        case, now = task.case, clock.now()
+        case, now = file.case, clock.now()
         deadlines = Deadlines.load(session, self.casework.settings)
-        deadline = deadlines.open_deadline(case)
+        deadline = file.deadline
         if deadline is None or deadline.stage != "handling":
             raise Conflict("the case is not being handled")
         if until <= max(now, deadline.due_at):
@@ -50,7 +53,7 @@ class Extensions:
             )
 
         deadlines.pause(deadline, now)
-        extension = ExtensionRequest(
+        extension = ExtensionRecord(
             case_id=case.id,
             deadline_id=deadline.id,
             requested_by=user.name,
@@ -58,16 +61,15 @@ class Extensions:
             until=until,
             requested_at=now,
         )
-        session.add(extension)
-        record(
-            session,
-            case,
+        extension.case = case
+        file.add(extension)
+        file.record(
             user.name,
             "extension_requested",
             reason,
             details={"until": until.isoformat()},
         )
-        session.flush()
+        store.save_all()
         log.info("extension requested", extra={"case": case.number})
         return extension
 
@@ -78,15 +80,23 @@ class Extensions:
         request_id: int,
         approve: bool,
         note: str | None,
-    ) -> ExtensionRequest:
+    ) -> ExtensionRecord:
         if user.role not in DECIDERS:
             raise Forbidden("extensions are decided by triage or supervisors")
-        extension = session.get(ExtensionRequest, request_id)
-        if extension is None:
+        case_id = session.scalar(
+            select(ExtensionRequest.case_id).where(ExtensionRequest.id == request_id)
+        )
+        if case_id is None:
             raise NotFound(f"no extension request {request_id}")
-        case = extension.case
-        self.casework.lock(session, case)
-        session.refresh(extension)
+        store = CaseStore.of(session)
+        file = store.lock(case_id)
+        case = file.case
+        # Read under the lock: another decision may have been taken meanwhile.
+        (extension,) = store.rows(
+            ExtensionRecord, ExtensionRequest.__table__.c.id == request_id
+        )
+        file.track(extension)
+        extension.case = case
         if extension.decided_at is not None:
             raise Conflict(
                 f"extension request {request_id} was decided already"
@@ -96,7 +106,7 @@ class Extensions:
 
         now = clock.now()
         deadlines = Deadlines.load(session, self.casework.settings)
-        deadline = deadlines.open_deadline(case)
+        deadline = file.deadline
         if deadline is None or deadline.id != extension.deadline_id:
             # Asked before this service lapsed such requests with their stage.
             raise Conflict(
@@ -106,45 +116,33 @@ class Extensions:
         if approve:
             deadlines.extend(deadline, extension.until)
             if deadline.due_at > now:
-                Ladder(session, deadlines.policy.grouping).close_reminder(
-                    case, deadline.stage, now, "an extension was approved"
+                ladder = Ladder(store, deadlines.policy.grouping)
+                ladder.close_reminder(
+                    file, deadline.stage, now, "an extension was approved"
                 )
-                case.escalation_level = Ladder(
-                    session, deadlines.policy.grouping
-                ).level_of(case)
-        self._task_due_with(session, case, deadline)
+                case.escalation_level = ladder.level_of(file)
+        # The handling task is due when its stage is, in queues and on pages.
+        for task in file.open_tasks:
+            if task.name == "handle":
+                task.due_at = deadline.due_at
         extension.approved = approve
         extension.decided_by = user.name
         extension.decided_at = now
         extension.decision_note = note
-        record(
-            session,
-            case,
+        file.record(
             user.name,
             "extension_approved" if approve else "extension_refused",
             note,
             details={"until": extension.until.isoformat()},
         )
-        session.flush()
+        store.save_all()
         return extension
 
     @staticmethod
-    def _task_due_with(session, case, deadline) -> None:
-        """The handling task is due when its stage is, in queues and on pages."""
-        tasks = session.scalars(
-            select(HumanTaskRow).where(
-                HumanTaskRow.case_id == case.id,
-                HumanTaskRow.closed_at.is_(None),
-                HumanTaskRow.name == "handle",
-            )
-        )
-        for task in tasks:
-            task.due_at = deadline.due_at
-
-    @staticmethod
-    def _pending(session, case_id) -> ExtensionRequest | None:
+    def _pending(session, case_id) -> int | None:
+        """The id of the case's request still waiting for a decision, if any."""
         return session.scalar(
-            select(ExtensionRequest).where(
+            select(ExtensionRequest.id).where(
                 ExtensionRequest.case_id == case_id,
                 ExtensionRequest.decided_at.is_(None),
             )

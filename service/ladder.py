@@ -7,14 +7,16 @@ and its notification in the same transaction, and closed when its cause goes awa
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from models import Case, CommonProblem, Escalation, Notification, StageDeadline
+from models import Case, CommonProblem, Escalation, StageDeadline
 from models.cases import FINAL_STATUSES
+from models.records import CommonProblemRecord, EscalationRecord, NotificationRecord
+from service.case_file import CaseFile
+from service.case_store import CaseStore
 from service.ladder_rules import distance_m
 from service.policy import GroupingRule
-from service.timeline import SYSTEM, record
+from service.timeline import SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -22,34 +24,34 @@ REMINDER, SUGGESTION, SUPERVISION = 1, 2, 3
 
 
 class Ladder:
-    """Raising and closing escalations for cases within one session."""
+    """Raising and closing escalations on the case files of one transaction."""
 
-    def __init__(self, session: Session, grouping: GroupingRule):
-        self.session = session
+    def __init__(self, store: CaseStore, grouping: GroupingRule):
+        self.store = store
         self.grouping = grouping
 
-    def remind(self, case: Case, deadline: StageDeadline, now: datetime) -> None:
+    def remind(self, file: CaseFile, deadline, now: datetime) -> None:
         """The stage is late: a reminder, or a place in a common problem."""
         deadline.reminded_at = now
-        group = self._common_problem_for(case, deadline, now)
+        group = self._common_problem_for(file, deadline, now)
         if group is not None:
             return
         reason = f"{deadline.stage} not done within {deadline.limit} (提示)"
         self._raise(
-            case,
+            file,
             REMINDER,
             deadline.stage,
             reason,
             now,
-            recipient=_recipient(case, deadline.stage),
+            recipient=_recipient(file.case, deadline.stage),
         )
 
-    def supervise(self, case: Case, stage: str, reason: str, now: datetime) -> None:
+    def supervise(self, file: CaseFile, stage: str, reason: str, now: datetime) -> None:
         """Formal assignment and supervision: flagged on every list until closed."""
-        if self._open(case, stage, SUPERVISION):
+        if self._open(file, stage, SUPERVISION):
             return
         self._raise(
-            case,
+            file,
             SUPERVISION,
             stage,
             f"{reason} (交办、督办)",
@@ -57,77 +59,73 @@ class Ladder:
             recipient="supervisors",
         )
 
-    def close_stage(self, case: Case, stage: str, now: datetime, why: str) -> None:
+    def close_stage(self, file: CaseFile, stage: str, now: datetime, why: str) -> None:
         """Every rung raised on this stage closes: its cause went away."""
-        self._close(case, stage, (REMINDER, SUGGESTION, SUPERVISION), now, why)
-        if case.status in FINAL_STATUSES:
-            self._close_finished_groups(case, now)
+        self._close(file, stage, (REMINDER, SUGGESTION, SUPERVISION), now, why)
+        if file.case.status in FINAL_STATUSES:
+            self._close_finished_groups(file, now)
 
-    def close_reminder(self, case: Case, stage: str, now: datetime, why: str) -> None:
-        self._close(case, stage, (REMINDER, SUGGESTION), now, why)
+    def close_reminder(
+        self, file: CaseFile, stage: str, now: datetime, why: str
+    ) -> None:
+        self._close(file, stage, (REMINDER, SUGGESTION), now, why)
 
-    def _close(self, case, stage, levels, now, why) -> None:
-        still_open = self._open_escalations(case)
+    def _close(self, file, stage, levels, now, why) -> None:
+        still_open = self.store.open_escalations(file)
         for escalation in list(still_open):
             if escalation.stage != stage or escalation.level not in levels:
                 continue
             escalation.closed_at = now
             still_open.remove(escalation)
-            record(
-                self.session,
-                case,
+            file.record(
                 SYSTEM,
                 "escalation_closed",
                 f"level {escalation.level} closed: {why}",
                 details={"level": escalation.level, "stage": stage},
             )
 
-    def level_of(self, case: Case) -> int:
-        return max((e.level for e in self._open_escalations(case)), default=0)
+    def level_of(self, file: CaseFile) -> int:
+        return max((e.level for e in self.store.open_escalations(file)), default=0)
 
     # Common problems
 
-    def _common_problem_for(self, case, deadline, now) -> CommonProblem | None:
+    def _common_problem_for(self, file, deadline, now) -> CommonProblemRecord | None:
         """Group this late case with late neighbours of its category, if enough."""
-        rule = self.grouping
+        rule, case = self.grouping, file.case
         if case.lat is None or case.lng is None or case.category_code is None:
             return None
 
-        existing = self.session.scalars(
-            select(CommonProblem).where(
-                CommonProblem.closed_at.is_(None),
-                CommonProblem.category_code == case.category_code,
-            )
-        ).all()
+        problems = CommonProblem.__table__.c
+        existing = self.store.rows(
+            CommonProblemRecord,
+            problems.closed_at.is_(None),
+            problems.category_code == case.category_code,
+        )
         for group in existing:
             if distance_m(group.lat, group.lng, case.lat, case.lng) <= rule.radius_m:
-                self._join(group, case, deadline.stage, now)
+                self._join(group, file, deadline.stage, now)
                 return group
 
-        neighbours = [
-            other
-            for other in self._late_neighbours(case, now)
-            if distance_m(other.lat, other.lng, case.lat, case.lng) <= rule.radius_m
-        ]
+        neighbours = self._late_neighbours(file, now)
         if len(neighbours) + 1 < rule.min_cases:
             return None
-        members = [case, *neighbours]
-        group = CommonProblem(
+        members = [file, *neighbours]
+        group = CommonProblemRecord(
             category_code=case.category_code,
             department_code=case.department_code,
-            lat=sum(c.lat for c in members) / len(members),
-            lng=sum(c.lng for c in members) / len(members),
+            lat=sum(m.case.lat for m in members) / len(members),
+            lng=sum(m.case.lng for m in members) / len(members),
             suggestion=(
                 f"{len(members)} late cases of {case.category_code} within "
                 f"{rule.radius_m:g} m: treat them as one common problem (共性问题)"
             ),
             opened_at=now,
         )
-        self.session.add(group)
-        self.session.flush()
+        self.store.insert(group)
         for member in members:
-            self._join(group, member, _stage_of(member), now, notify=False)
+            self._join(group, member, _stage_of(member.case), now, notify=False)
         self._notify(
+            file,
             "suggestion",
             _recipient(case, "handling"),
             None,
@@ -143,83 +141,82 @@ class Ladder:
         )
         return group
 
-    def _late_neighbours(self, case, now) -> list[Case]:
-        """Open cases of the category, reported within the window, late as well.
+    def _late_neighbours(self, file, now) -> list[CaseFile]:
+        """Open cases of the category nearby, reported within the window, late too.
 
         They join the group, so they are locked as any change to a case is; one
         that another transaction holds (being handled, or swept elsewhere) is
         left out rather than waited for, which could deadlock two sweeps.
         """
-        window = timedelta(hours=self.grouping.window_hours)
-        late = select(StageDeadline.id).where(
-            StageDeadline.case_id == Case.id,
-            StageDeadline.closed_at.is_(None),
-            StageDeadline.paused_since.is_(None),
-            or_(StageDeadline.reminded_at.is_not(None), StageDeadline.due_at <= now),
-        )
-        return self.session.scalars(
-            select(Case)
-            .where(
+        case, rule = file.case, self.grouping
+        window = timedelta(hours=rule.window_hours)
+        candidates = self.store.session.execute(
+            select(Case.id, Case.lat, Case.lng).where(
                 Case.id != case.id,
                 Case.category_code == case.category_code,
                 Case.status.not_in(FINAL_STATUSES),
                 Case.lat.is_not(None),
                 Case.created_at >= case.created_at - window,
                 Case.created_at <= case.created_at + window,
-                late.exists(),
+                _late(now).exists(),
             )
-            .with_for_update(skip_locked=True, of=Case)
-            .execution_options(populate_existing=True)
         ).all()
+        neighbours = []
+        for case_id, lat, lng in candidates:
+            if distance_m(lat, lng, case.lat, case.lng) > rule.radius_m:
+                continue
+            neighbour = self.store.lock_unless_held(case_id)
+            # Read again under the lock: it may have moved on meanwhile.
+            if neighbour is not None and _is_late(neighbour, now):
+                neighbours.append(neighbour)
+        return neighbours
 
-    def _join(self, group, case, stage, now, notify=True) -> None:
-        if any(e.group_id == group.id for e in self._open_escalations(case)):
+    def _join(self, group, member: CaseFile, stage, now, notify=True) -> None:
+        escalations = self.store.open_escalations(member)
+        if any(e.group_id == group.id for e in escalations):
             return
         # A member late too is not reminded apart: the group speaks for it.
-        for deadline in self.session.scalars(
-            select(StageDeadline).where(
-                StageDeadline.case_id == case.id,
-                StageDeadline.closed_at.is_(None),
-                StageDeadline.reminded_at.is_(None),
-            )
-        ):
+        deadline = member.deadline
+        if deadline is not None and deadline.reminded_at is None:
             deadline.reminded_at = now
             deadline.next_check_at = deadline.supervise_at
-        self.close_reminder(case, stage, now, f"part of common problem {group.id}")
+        self.close_reminder(member, stage, now, f"part of common problem {group.id}")
         reason = f"part of common problem {group.id}: {group.suggestion} (建议)"
         self._raise(
-            case,
+            member,
             SUGGESTION,
             stage,
             reason,
             now,
             group=group,
-            recipient=_recipient(case, stage) if notify else None,
+            recipient=_recipient(member.case, stage) if notify else None,
         )
 
-    def _close_finished_groups(self, case: Case, now) -> None:
+    def _close_finished_groups(self, file: CaseFile, now) -> None:
         """A common problem ends when the last of its cases, this one, ends."""
-        groups = self.session.scalars(
-            select(CommonProblem).where(
-                CommonProblem.closed_at.is_(None),
-                CommonProblem.id.in_(
-                    select(Escalation.group_id).where(Escalation.case_id == case.id)
-                ),
-            )
-        ).all()
+        problems = CommonProblem.__table__.c
+        groups = self.store.rows(
+            CommonProblemRecord,
+            problems.closed_at.is_(None),
+            problems.id.in_(
+                select(Escalation.group_id).where(Escalation.case_id == file.case.id)
+            ),
+        )
         for group in groups:
-            others = self.session.scalars(
+            others = self.store.session.scalars(
                 select(Case.status)
                 .join(Escalation, Escalation.case_id == Case.id)
-                .where(Escalation.group_id == group.id, Case.id != case.id)
+                .where(Escalation.group_id == group.id, Case.id != file.case.id)
             )
             if all(status in FINAL_STATUSES for status in others):
+                file.track(group)
                 group.closed_at = now
 
     # Rows
 
-    def _raise(self, case, level, stage, reason, now, recipient=None, group=None):
-        escalation = Escalation(
+    def _raise(self, file, level, stage, reason, now, recipient=None, group=None):
+        case = file.case
+        escalation = EscalationRecord(
             case_id=case.id,
             level=level,
             stage=stage,
@@ -228,11 +225,9 @@ class Ladder:
             department_code=case.department_code,
             group_id=group.id if group else None,
         )
-        self.session.add(escalation)
-        self._open_escalations(case).append(escalation)
-        record(
-            self.session,
-            case,
+        file.add(escalation)
+        self.store.open_escalations(file).append(escalation)
+        file.record(
             SYSTEM,
             "escalated",
             reason,
@@ -244,21 +239,24 @@ class Ladder:
         )
         if recipient:
             self._notify(
+                file,
                 _KINDS[level],
                 recipient,
                 case,
                 now,
                 {"case": case.number, "level": level, "stage": stage, "reason": reason},
             )
-        case.escalation_level = self.level_of(case)
+        case.escalation_level = self.level_of(file)
         log.info(
             "escalation raised",
             extra={"case": case.number, "level": level, "stage": stage},
         )
 
-    def _notify(self, kind, recipient, case, now, payload) -> None:
-        self.session.add(
-            Notification(
+    @staticmethod
+    def _notify(file, kind, recipient, case, now, payload) -> None:
+        """Into the outbox, written with the file of the change that caused it."""
+        file.add(
+            NotificationRecord(
                 kind=kind,
                 recipient=recipient,
                 case_id=case.id if case else None,
@@ -268,52 +266,42 @@ class Ladder:
             )
         )
 
-    def _open(self, case, stage, level) -> bool:
+    def _open(self, file, stage, level) -> bool:
         return any(
-            e.stage == stage and e.level == level for e in self._open_escalations(case)
+            e.stage == stage and e.level == level
+            for e in self.store.open_escalations(file)
         )
-
-    def _open_escalations(self, case) -> list[Escalation]:
-        """The case's open escalations, read once a transaction and kept in step."""
-        known = self.session.info.setdefault(_OPEN, {})
-        if case.id not in known:
-            # Every change of the rungs sets the level, so level 0 means none is open.
-            known[case.id] = (
-                []
-                if not case.escalation_level
-                else list(
-                    self.session.scalars(
-                        select(Escalation).where(
-                            Escalation.case_id == case.id,
-                            Escalation.closed_at.is_(None),
-                        )
-                    )
-                )
-            )
-        return known[case.id]
-
-    @staticmethod
-    def reread(session: Session) -> None:
-        """Read escalations afresh: a newly locked case may have moved on."""
-        session.info.pop(_OPEN, None)
 
 
 _KINDS = {REMINDER: "reminder", SUGGESTION: "suggestion", SUPERVISION: "supervision"}
-_OPEN = "suishoupai.open_escalations"
 _STAGE_OF_STATUS = {"triage": "triage", "handling": "handling"}
 
 
-def _stage_of(case: Case) -> str:
+def _late(now):
+    """A case's open stage is late: reminded already, or past its due time."""
+    return select(StageDeadline.id).where(
+        StageDeadline.case_id == Case.id,
+        StageDeadline.closed_at.is_(None),
+        StageDeadline.paused_since.is_(None),
+        (StageDeadline.reminded_at.is_not(None)) | (StageDeadline.due_at <= now),
+    )
+
+
+def _is_late(file: CaseFile, now) -> bool:
+    deadline = file.deadline
+    return (
+        file.case.status not in FINAL_STATUSES
+        and deadline is not None
+        and deadline.paused_since is None
+        and (deadline.reminded_at is not None or deadline.due_at <= now)
+    )
+
+
+def _stage_of(case) -> str:
     return _STAGE_OF_STATUS.get(case.status, case.status)
 
 
-def _recipient(case: Case, stage: str) -> str:
+def _recipient(case, stage: str) -> str:
     if stage == "handling" and case.department_code:
         return f"department:{case.department_code}"
     return "triage"
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    Ladder.reread(session)

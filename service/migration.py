@@ -9,9 +9,9 @@ from sqlalchemy import select
 from models import Case, ProcessVersion
 from models.cases import FINAL_STATUSES
 from models.definitions import CaseMigration
+from service.case_store import CaseStore
 from service.casework import Casework
 from service.database import Database
-from service.timeline import record
 from workflows.clock import clock
 from workflows.errors import Invalid, NotFound, SuishoupaiError
 from workflows.migration import plan_migration
@@ -142,8 +142,9 @@ class Migrations:
     def _migrate_case(self, case_id, target_id, actor, dry_run, batch) -> CaseResult:
         try:
             with self.db.transaction() as session:
-                case = session.get(Case, case_id)
-                self.casework.lock(session, case)
+                store = CaseStore.of(session)
+                file = store.lock(case_id)
+                case = file.case
                 source = session.get(ProcessVersion, case.process_version_id)
                 target = session.get(ProcessVersion, target_id)
                 result = CaseResult(
@@ -171,9 +172,7 @@ class Migrations:
 
                 previous = case.instance
                 case.process_version_id = target.id
-                record(
-                    session,
-                    case,
+                file.record(
                     actor,
                     "migrated",
                     f"moved from version {source.version} to version {target.version}",
@@ -183,7 +182,8 @@ class Migrations:
                         "batch": batch,
                     },
                 )
-                self.casework.sync(session, case, plan.instance, actor)
+                self.casework.sync(store, file, plan.instance, actor)
+                store.save_all()
                 session.add(
                     CaseMigration(
                         batch=batch,
@@ -232,9 +232,10 @@ class Migrations:
             }
             if migration.reverted_at is not None:
                 return {**result, "outcome": "skipped", "reason": "already reverted"}
-            self.casework.lock(session, case)
+            store = CaseStore.of(session)
+            file = store.lock(case.id)
             # Locking bumped the revision once; any other bump means the case moved.
-            if case.revision != migration.revision_after + 1:
+            if file.case.revision != migration.revision_after + 1:
                 session.rollback()
                 return {
                     **result,
@@ -246,18 +247,17 @@ class Migrations:
             instance = CaseInstance.restore(
                 self.registry.definition(source), migration.previous_instance
             )
-            case.process_version_id = source.id
+            file.case.process_version_id = source.id
             migration.reverted_at = clock.now()
             migration.reverted_by = actor
-            record(
-                session,
-                case,
+            file.record(
                 actor,
                 "migration_reverted",
                 f"moved back from version {target.version} to version {source.version}",
                 details={"batch": migration.batch},
             )
-            self.casework.sync(session, case, instance, actor)
+            self.casework.sync(store, file, instance, actor)
+            store.save_all()
             return {**result, "outcome": "reverted", "reason": None}
 
 

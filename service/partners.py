@@ -6,8 +6,10 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Case, Notification, User
-from service.timeline import record
+from models import TimelineEvent, User
+from models.records import CaseRecord
+from service.case_file import CaseFile
+from service.case_store import CaseStore
 from workflows.clock import clock
 from workflows.errors import Conflict, Forbidden, NotFound
 
@@ -23,24 +25,22 @@ PROGRESS = {"accepted": 0, "in_progress": 1, "resolved": 2, "rejected": 2}
 FINAL = ("resolved", "rejected")
 
 
-def send_transfer(session: Session, case: Case, partner: str) -> None:
-    """Queue the case for the partner in the outbox, with the transfer itself."""
-    session.add(
-        Notification(
-            kind="transfer",
-            recipient=f"partner:{partner}",
-            case_id=case.id,
-            payload={
-                "case": case.number,
-                "description": case.description,
-                "category": case.category_code,
-                "location": {"lat": case.lat, "lng": case.lng, "address": case.address},
-                "reported_at": case.created_at.isoformat(),
-            },
-            created_at=clock.now(),
-            next_attempt_at=clock.now(),
-        )
-    )
+def transfer_notice(case: CaseRecord, partner: str) -> dict:
+    """The outbox row that sends the case to the partner, queued with the transfer."""
+    return {
+        "kind": "transfer",
+        "recipient": f"partner:{partner}",
+        "case_id": case.id,
+        "payload": {
+            "case": case.number,
+            "description": case.description,
+            "category": case.category_code,
+            "location": {"lat": case.lat, "lng": case.lng, "address": case.address},
+            "reported_at": case.created_at.isoformat(),
+        },
+        "created_at": clock.now(),
+        "next_attempt_at": clock.now(),
+    }
 
 
 class PartnerUpdates:
@@ -51,19 +51,21 @@ class PartnerUpdates:
 
     def report(
         self, session: Session, user: User, number: str, status: str, note: str | None
-    ) -> Case:
+    ) -> CaseFile:
         if user.role != "partner":
             raise Forbidden("only partner platforms report on transferred cases")
-        case = session.scalar(select(Case).where(Case.number == number))
-        if case is None or case.partner != user.partner_code:
+        store = CaseStore.of(session)
+        case_id = store.case_id(number)
+        file = store.lock(case_id) if case_id is not None else None
+        if file is None or file.case.partner != user.partner_code:
             raise NotFound(
                 f"no case {number} was transferred to {user.partner_code}",
                 case_number=number,
             )
-        self.casework.lock(session, case)
+        case = file.case
         if case.partner_status in FINAL:
-            if status == case.partner_status and note == self._last_note(case):
-                return case  # the same final report again: kept once
+            if status == case.partner_status and note == _last_note(session, case):
+                return file  # the same final report again: kept once
             raise Conflict(
                 f"{user.partner_code} already reported {case.partner_status} for "
                 f"{number}; a finished case takes no further progress",
@@ -76,21 +78,26 @@ class PartnerUpdates:
                 case_number=number,
             )
         case.partner_status = status
-        record(
-            session,
-            case,
+        file.record(
             user.name,
             "partner_update",
             note,
             details={"partner": user.partner_code, "status": status},
         )
+        store.save_all()
         log.info(
             "partner update",
             extra={"case": number, "partner": user.partner_code, "status": status},
         )
-        return case
+        return file
 
-    @staticmethod
-    def _last_note(case: Case) -> str | None:
-        updates = [e for e in case.timeline if e.action == "partner_update"]
-        return updates[-1].note if updates else None
+
+def _last_note(session: Session, case: CaseRecord) -> str | None:
+    return session.scalar(
+        select(TimelineEvent.note)
+        .where(
+            TimelineEvent.case_id == case.id, TimelineEvent.action == "partner_update"
+        )
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    )

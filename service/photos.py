@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from models import Photo
+from models.records import PhotoRecord
 from workflows.errors import Invalid, TooLarge
 
 log = logging.getLogger(__name__)
@@ -206,15 +206,19 @@ class PhotoIntake:
             )
         return [process_photo(u.content, u.filename, self.limits) for u in uploads]
 
-    def store_all(self, session, case, user, photos, kind, now) -> list[int]:
-        """Write files and rows; the files are removed if the transaction rolls back."""
-        ids, written = [], []
+    def store_all(self, cases, file, user, photos, kind, now) -> list[int]:
+        """Write files and rows; the files are removed if the transaction rolls back.
+
+        `cases` is the transaction's case store: the rows go in at once, as the
+        timeline event that shows them needs their ids.
+        """
+        case, ids, written = file.case, [], []
         try:
             for photo in photos:
                 path, thumb = self.store.save(case.number, photo)
                 written += [path, thumb]
                 lat, lng = photo.gps or (None, None)
-                row = Photo(
+                row = PhotoRecord(
                     case_id=case.id,
                     kind=kind,
                     path=path,
@@ -228,13 +232,11 @@ class PhotoIntake:
                     uploaded_by=user.id,
                     uploaded_at=now,
                 )
-                session.add(row)
-                session.flush()
-                ids.append(row.id)
+                ids.append(cases.insert(row).id)
         except BaseException:
             self.store.discard(written)
             raise
-        session.info.setdefault("on_rollback", []).append(
+        cases.session.info.setdefault("on_rollback", []).append(
             lambda: self.store.discard(written)
         )
         return ids

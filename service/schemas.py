@@ -86,16 +86,13 @@ class TaskSchema(Schema):
     title = fields.String()
     lane = fields.String(allow_none=True)
     department = fields.String(attribute="department_code", allow_none=True)
-    assignee = fields.Method("_assignee")
+    assignee = fields.String(attribute="assignee_name", allow_none=True)
     created_at = fields.DateTime()
     due_at = fields.DateTime(allow_none=True)
     overdue = fields.Method("_overdue")
 
     def _case_number(self, task):
         return task.case.number
-
-    def _assignee(self, task):
-        return task.assignee.name if task.assignee else None
 
     def _overdue(self, task):
         return task.due_at is not None and task.due_at < clock.now()
@@ -122,7 +119,7 @@ class CaseSummarySchema(Schema):
     department = fields.String(attribute="department_code", allow_none=True)
     description = fields.String()
     location = fields.Method("_location")
-    reporter = fields.Method("_reporter")
+    reporter = fields.String(attribute="reporter_name")
     created_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     escalation_level = fields.Integer()
@@ -135,25 +132,6 @@ class CaseSummarySchema(Schema):
     def _location(self, case):
         return LOCATION.dump(case)
 
-    def _reporter(self, case):
-        return case.reporter.name
-
-
-class CaseSchema(CaseSummarySchema):
-    photos = fields.List(fields.Nested(PhotoSchema))
-    timeline = fields.List(fields.Nested(TimelineEventSchema))
-    open_tasks = fields.List(fields.Nested(TaskSchema))
-    deadline = fields.Method(
-        "_deadline",
-        metadata={"description": "the current stage: due, time used and left (hours)"},
-    )
-
-    def _deadline(self, case):
-        from service.api import deadline_of
-
-        view = deadline_of(case)
-        return DEADLINE.dump(view) if view else None
-
 
 class DeadlineSchema(Schema):
     stage = fields.String()
@@ -165,7 +143,15 @@ class DeadlineSchema(Schema):
     paused = fields.Boolean()
 
 
-DEADLINE = DeadlineSchema()
+class CaseSchema(CaseSummarySchema):
+    photos = fields.List(fields.Nested(PhotoSchema))
+    timeline = fields.List(fields.Nested(TimelineEventSchema))
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+    deadline = fields.Nested(
+        DeadlineSchema,
+        allow_none=True,
+        metadata={"description": "the current stage: due, time used and left (hours)"},
+    )
 
 
 class CaseListSchema(Schema):

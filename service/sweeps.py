@@ -9,7 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from models import Case, PendingTimerRow, StageDeadline
+from models import PendingTimerRow, StageDeadline
+from service.case_file import CaseFile
+from service.case_store import CaseStore
 from service.casework import Casework
 from service.database import Database
 from service.deadlines import Deadlines
@@ -69,10 +71,13 @@ class Sweeps:
         done = 0
         with self.db.transaction() as session:
             Deadlines.under(session, rules)
+            store = CaseStore.of(session)
             for case_id in case_ids:
-                case = self._claim(session, case_id)
-                if case is not None and work(session, case, now):
+                # Passed over when another process holds it now.
+                file = store.lock_unless_held(case_id)
+                if file is not None and work(store, file, now):
                     done += 1
+                store.save_all()
         return done
 
     def _advance_alone(self, case_id, rules, now, work) -> int:
@@ -83,18 +88,14 @@ class Sweeps:
             log.exception("sweep failed", extra={"case_id": case_id})
             return 0
 
-    def _claim(self, session, case_id) -> Case | None:
-        """Lock the case, or None when another process holds it now."""
-        return self.casework.lock_unless_held(session, case_id)
-
-    def _fire_timers(self, session, case, now) -> bool:
-        instance = self.casework.instance(session, case)
+    def _fire_timers(self, store: CaseStore, file: CaseFile, now) -> bool:
+        instance = self.casework.instance(store.session, file)
         timers = instance.indexed.timers.values()
         if not any(timer.due_at <= now for timer in timers):
             return False  # another process fired them since the due rows were read
         instance.fire_due_timers()
-        self.casework.sync(session, case, instance, "scheduler")
+        self.casework.sync(store, file, instance, "scheduler")
         return True
 
-    def _escalate(self, session, case, now) -> bool:
-        return self.casework.escalate_if_due(session, case, now)
+    def _escalate(self, store: CaseStore, file: CaseFile, now) -> bool:
+        return self.casework.escalate_if_due(store, file, now)

@@ -6,7 +6,10 @@ from urllib.parse import quote
 from flask import Flask, current_app, g, request
 from flask_smorest import Api
 
+from service.answers import case_answer, case_summary
 from service.auth import authenticate
+from service.case_file import CaseFile
+from service.case_store import CaseStore
 from service.deadlines import Deadlines
 from service.settings import Settings
 from workflows.clock import clock
@@ -42,9 +45,21 @@ def load_user() -> None:
 
 def deadline_of(case) -> dict | None:
     """The case's current stage deadline, as its answer shows it."""
-    deadlines = Deadlines.load(db_session(), extension("settings"))
-    deadline = deadlines.open_deadline(case)
-    return deadlines.view(deadline, clock.now()) if deadline else None
+    session = db_session()
+    deadline = CaseStore.of(session).open_deadline(case.id)
+    if deadline is None:
+        return None
+    return Deadlines.load(session, extension("settings")).view(deadline, clock.now())
+
+
+def answer(file: CaseFile) -> dict:
+    """The case as `CaseSchema` shows it."""
+    return case_answer(CaseStore.of(db_session()), file, extension("settings"))
+
+
+def summary(file: CaseFile) -> dict:
+    """The case as `CaseSummarySchema` shows it."""
+    return case_summary(CaseStore.of(db_session()), file)
 
 
 def register_blueprints(app: Flask, api: Api, settings: Settings) -> None:

@@ -5,8 +5,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from models import Case
-from service.api import db_session, extension
+from service.api import answer, db_session, extension
 from service.auth import current_user, require_role
+from service.case_store import CaseStore
 from service.permissions import can_see_case
 from service.schemas import (
     CaseListSchema,
@@ -71,7 +72,10 @@ class OneCase(MethodView):
     @blp.response(200, CaseSchema)
     def get(self, number):
         """One case with its photos, timeline and open tasks"""
-        return find_case(number)
+        file = CaseStore.of(db_session()).read_number(number)
+        if file is None or not can_see_case(current_user(), file.case):
+            raise NotFound(f"no case {number}", case_number=number)
+        return answer(file)
 
 
 @blp.route("/cases/<string:number>/supervision")
@@ -82,20 +86,21 @@ class Supervise(MethodView):
         """A supervisor's decision: formal assignment and supervision (交办、督办)"""
         user = require_role("supervisor")
         case = find_case(number)
-        casework = extension("casework")
-        casework.lock(db_session(), case)
-        if case.status not in ("triage", "handling"):
+        casework, store = extension("casework"), CaseStore.of(db_session())
+        file = store.lock(case.id)
+        if file.case.status not in ("triage", "handling"):
             raise Conflict(
-                f"case {number} is {case.status}: only cases in triage or "
+                f"case {number} is {file.case.status}: only cases in triage or "
                 "handling are put under supervision",
                 case_number=number,
             )
-        instance = casework.instance(db_session(), case)
+        instance = casework.instance(db_session(), file)
         casework.supervise(
-            db_session(),
-            case,
+            store,
+            file,
             instance,
             f"decided by {user.name}: {body['reason']}",
             actor=user.name,
         )
-        return case
+        store.save_all()
+        return answer(file)

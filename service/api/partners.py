@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api import db_session, extension
+from service.api import db_session, extension, summary
 from service.auth import current_user
 from service.partners import PARTNER_STATUSES
 from service.schemas import CaseSummarySchema
@@ -28,6 +28,7 @@ class Updates(MethodView):
     @blp.response(200, CaseSummarySchema)
     def post(self, body, number):
         """A partner's progress on a case it was given, onto the case's timeline"""
-        return extension("partner_updates").report(
+        file = extension("partner_updates").report(
             db_session(), current_user(), number, body["status"], body.get("note")
         )
+        return summary(file)

@@ -4,7 +4,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.api import db_session, extension
+from service.api import answer, db_session, extension
 from service.api.uploads import uploaded_photos
 from service.auth import current_user
 from service.casework import Report
@@ -63,6 +63,7 @@ class Reports(MethodView):
                 },
             )
         key = request.headers.get("Idempotency-Key") or None
-        return extension("casework").submit_report(
+        file = extension("casework").submit_report(
             db_session(), current_user(), report, idempotency_key=key
         )
+        return answer(file)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import HumanTaskRow, SavedFilter
 from service import catalogue, queues
-from service.api import db_session, extension
+from service.api import answer, db_session, extension
 from service.api.uploads import is_multipart, uploaded_photos
 from service.auth import current_user
 from service.casework import Completion
@@ -199,9 +199,10 @@ class Complete(MethodView):
             decision=data.pop("decision"), fields=data, photos=photos
         )
         key = request.headers.get("Idempotency-Key") or None
-        return extension("casework").complete(
+        file = extension("casework").complete(
             db_session(), current_user(), task_id, completion, idempotency_key=key
         )
+        return answer(file)
 
 
 # What a query asks of a page rather than of the tasks: a saved filter holds neither.

@@ -10,6 +10,7 @@ from models import Case, HumanTaskRow
 from models.base import MAX_ROW_ID
 from service import i18n, queues
 from service.api import db_session, deadline_of, extension
+from service.case_file import CaseFile
 from service.casework import Report
 from service.database import roll_back
 from service.pages.session import (
@@ -54,7 +55,7 @@ def new_report():
     return redirect(url_for(".case", number=case.number), code=303)
 
 
-def _submit(sent: dict) -> Case:
+def _submit(sent: dict) -> CaseFile:
     """Check the form like the API's POST /reports does, then report in-process."""
     filled = {k: v.strip() for k, v in sent.items() if v.strip()}
     photos = uploaded_photos()
@@ -168,7 +169,7 @@ def confirm(number):
     answer = ("decision", "note", "reason")
     sent = {k: v for k, v in request.form.items() if k in answer}
     try:
-        done = complete_task(task.id, sent)
+        done = complete_task(task.id, sent).case
     except SuishoupaiError as error:
         roll_back(db_session())
         return _case_page(number, error.status, error, sent)

@@ -282,7 +282,7 @@ def _hand_over(task_id: int, delegate: bool):
         roll_back(db_session())
         return _task_page(task_id, error.status, problem=error, handing=handing)
     done = "handover.delegated" if delegate else "handover.assigned"
-    flash(_words()(done, name=task.assignee.name), "ok")
+    flash(_words()(done, name=task.assignee_name), "ok")
     return redirect(url_for(".task", task_id=task_id), code=303)
 
 
@@ -320,7 +320,7 @@ def complete(task_id):
     """Finish the task with one decision of its form, photos with it if it asks."""
     sent = _sent_fields()
     try:
-        case = complete_task(task_id, sent)
+        case = complete_task(task_id, sent).case
     except SuishoupaiError as error:
         roll_back(db_session())
         return _task_page(task_id, error.status, problem=error, sent=sent)
