@@ -1,12 +1,14 @@
 """Threads on loopback that call the service, bounded in count and in time."""
 
+import http.client
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import requests
+from json import dumps, loads
+from urllib.parse import urlencode, urlsplit
 
 
 class Refused(Exception):
@@ -29,23 +31,83 @@ class Load:
 
 
 class Client:
-    """HTTP calls as one user of the running service."""
+    """HTTP calls as one user of the running service, on one kept-alive connection.
+
+    The standard library's client, so that the figures are the service's cost
+    more than the client's: a multipart body is still built for each call, with
+    a boundary of its own, as a phone would send it.
+    """
 
     def __init__(self, base_url: str, token: str):
-        self.base_url = base_url
-        self.http = requests.Session()
-        # Loopback needs no proxy or .netrc lookup, which would cost every call.
-        self.http.trust_env = False
-        self.http.headers["Authorization"] = f"Bearer {token}"
+        address = urlsplit(base_url)
+        self.host, self.port = address.hostname, address.port
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.connection = self._connect()
 
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return self.http.get(self.base_url + path, timeout=60, **kwargs)
+    def get(self, path: str, params: dict | None = None) -> "Response":
+        if params:
+            path += "?" + urlencode(params, doseq=True)
+        return self._call("GET", path, None, {})
 
-    def post(self, path: str, **kwargs) -> requests.Response:
-        return self.http.post(self.base_url + path, timeout=60, **kwargs)
+    def post(self, path: str, json=None, data=None, files=None) -> "Response":
+        if files is not None:
+            body, kind = multipart(data or {}, files)
+        else:
+            body, kind = dumps(json).encode(), "application/json"
+        return self._call("POST", path, body, {"Content-Type": kind})
+
+    def _call(self, method, path, body, headers) -> "Response":
+        headers = {**self.headers, **headers}
+        for attempt in range(2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                answer = self.connection.getresponse()
+                return Response(answer.status, answer.read())
+            except (ConnectionError, http.client.RemoteDisconnected):
+                # The server closed the idle connection; the call never reached it.
+                self.connection.close()
+                self.connection = self._connect()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.host, self.port, timeout=60)
 
 
-def expect(response: requests.Response, status: int) -> dict:
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return loads(self.content)
+
+
+def multipart(fields: dict, files: list) -> tuple[bytes, str]:
+    """A multipart/form-data body of text fields and (name, (file, bytes, type))."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+            f"\r\n\r\n{value}\r\n".encode()
+        )
+    for name, (filename, content, kind) in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n'
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def expect(response: Response, status: int) -> dict:
     if response.status_code != status:
         raise Refused(f"{response.status_code} {response.text[:300]}")
     return response.json()
@@ -76,7 +138,7 @@ def run_load(
                 return
             try:
                 answer = call(client, n)
-            except (Refused, requests.RequestException) as error:
+            except (Refused, OSError, http.client.HTTPException) as error:
                 with lock:
                     load.failed += 1
                     load.first_failure = load.first_failure or str(error)

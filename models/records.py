@@ -8,6 +8,7 @@ record's JSON column a new value rather than changing the value in place: a chan
 is found by comparing each column with what was read.
 """
 
+from collections.abc import Mapping
 from typing import ClassVar, Self
 
 from sqlalchemy import Column, Table
@@ -49,10 +50,9 @@ class Record:
         self._stored: dict | None = None
 
     @classmethod
-    def loaded(cls, row) -> Self:
-        """The record of a row as the database holds it (a Core result row)."""
+    def loaded(cls, values: Mapping) -> Self:
+        """The record of a row as the database holds it, by column name."""
         record = cls.__new__(cls)
-        values = row._mapping
         stored = {name: values[name] for name in cls.columns}
         record.__dict__.update(stored)
         record._stored = stored

@@ -1,6 +1,5 @@
-"""The case as the API answers with it, built from its file and three reads."""
+"""The case as the API answers with it, built from its file and one batch of reads."""
 
-from models import Photo, TimelineEvent
 from service.case_file import CaseFile
 from service.case_store import CaseStore
 from service.deadlines import Deadlines
@@ -32,15 +31,14 @@ def case_summary(store: CaseStore, file: CaseFile) -> dict:
     """The case's own fields and its reporter, for `CaseSummarySchema`."""
     case = file.case
     summary = {name: getattr(case, name) for name in SUMMARY}
-    summary["reporter_name"] = store.user_name(case.reporter_id)
+    summary["reporter_name"] = file.reporter_name
     return summary
 
 
 def case_answer(store: CaseStore, file: CaseFile, settings: Settings) -> dict:
     """The whole case, for `CaseSchema`: photos, timeline, open tasks, deadline."""
     answer = case_summary(store, file)
-    answer["photos"] = store.children(Photo, file)
-    answer["timeline"] = store.children(TimelineEvent, file)
+    answer.update(store.answer_rows(file))
     answer["open_tasks"] = file.open_tasks
     deadline = file.deadline
     answer["deadline"] = (

@@ -4,12 +4,14 @@ import hashlib
 import secrets
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from models import Department, User
+from models import Department, ReferenceRevision, User
 from models.people import ROLES
+from service.batches import Batch, Statement
 from service.partners import PARTNERS
+from service.reference_cache import prime_reference
 from workflows.errors import Forbidden, Invalid, Unauthorized
 
 
@@ -67,17 +69,33 @@ def add_user(
     return token
 
 
+users = User.__table__
+# The reference data's revision comes with the caller: every call needs it once,
+# and reading it here spares its transaction a round trip.
+CALLER = Statement(
+    select(
+        users,
+        select(ReferenceRevision.revision)
+        .scalar_subquery()
+        .label("reference_revision"),
+    ).where(users.c.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(session: Session) -> User:
+    """The user whose token the request carries, read for this request only: the
+    object is not part of the session and nothing writes through it."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send 'Authorization: Bearer TOKEN'")
-    user = session.scalar(
-        select(User).where(User.token_hash == hash_token(token.strip()))
-    )
-    if user is None:
+    with Batch(session.connection()) as batch:
+        found = batch.run(CALLER, token_hash=hash_token(token.strip()))
+    row = found.first()
+    if row is None:
         raise Unauthorized("unknown or revoked token")
-    return user
+    prime_reference(session, row.pop("reference_revision"))
+    return User(**row)
 
 
 def current_user() -> User:

@@ -28,6 +28,7 @@ class CaseFile:
     deadline: DeadlineRecord | None
     escalations: list[EscalationRecord] | None = None
     locked: bool = True
+    reporter_name: str | None = None
     added: list[Record] = field(default_factory=list)
     dropped_timers: set[str] = field(default_factory=set)
     # Stored records that may change: written back when they differ from what was read.

@@ -121,7 +121,8 @@ class Casework:
     ) -> CaseFile:
         """Turn a deputy's report into a case waiting for triage.
 
-        The idempotency key works as it does for `complete`.
+        The idempotency key works as it does for `complete`. The case's rows are
+        written with its answer (`CaseStore.answer_rows`), or at commit.
         """
         if reporter.role not in ("reporter", "admin"):
             raise Forbidden("only reporters submit reports")
@@ -168,7 +169,7 @@ class Casework:
             instance="",
         )
         try:
-            file = CaseStore.of(session).create(case)
+            file = CaseStore.of(session).create(case, reporter.name)
         except IntegrityError:
             # Another request with the same key won the race; answer with its case.
             session.rollback()
@@ -183,7 +184,6 @@ class Casework:
         photo_ids = self.intake.store_all(store, file, reporter, photos, "report", now)
         file.record(reporter.name, "reported", report.description, photo_ids)
         self.sync(store, file, instance, reporter.name, previous_status=None)
-        store.save_all()
         log.info(
             "case reported", extra={"case": case.number, "reporter": reporter.name}
         )
@@ -235,7 +235,8 @@ class Casework:
         answered with the case as it is now, and applied no second time. A key
         sent again with another completion is refused, unless the key stands
         for a whole form page (`key_per_request` False), whose every decision
-        is answered by the first one sent.
+        is answered by the first one sent. The changed rows are written with the
+        case's answer (`CaseStore.answer_rows`), or at commit.
         """
         store = CaseStore.of(session)
         keyed = idempotency_key and key_per_request
@@ -315,7 +316,6 @@ class Casework:
                     digest=sent,
                 )
             )
-        store.save_all()
         log.info(
             "task completed",
             extra={

@@ -1,10 +1,11 @@
 """The database engine and sessions, with SQLite tuned for one writer at a time."""
 
+import time
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import schema
@@ -28,11 +29,38 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _tune_sqlite)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url)
+        _ping_idle_connections(engine)
     except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as error:
         raise SettingsError(
             f"SUISHOUPAI_DATABASE_URL names no database this service can open ({error})"
         ) from error
+    return engine
+
+
+# A pooled connection unused this long is pinged before it is handed out: the
+# database may have restarted meanwhile. One in steady use is not, which spares
+# every request a round trip; should its database be gone all the same, the
+# request fails as in any outage (503) and the pool starts afresh.
+IDLE_BEFORE_PING = 10.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    def note_idle(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return  # just opened, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool throws this connection away and opens a fresh one.
+            raise DisconnectionError("the pooled connection is gone") from error
+
+    event.listen(engine, "checkin", note_idle)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def _tune_sqlite(connection, _record):

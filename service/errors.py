@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -55,6 +56,14 @@ def register_error_handlers(app: Flask) -> None:
         if not request.is_json:
             return handle_unexpected(error)
         return jsonify(error_body(400, "the JSON is nested too deeply")), 400
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DisconnectionError)
+    def handle_database_outage(error: Exception):
+        # The database is down, restarting, or busy past the wait for its lock.
+        log.error("the database did not answer", exc_info=error)
+        message = "the database does not answer; try again shortly"
+        return jsonify(error_body(503, message)), 503
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -212,7 +212,7 @@ class PhotoIntake:
         `cases` is the transaction's case store: the rows go in at once, as the
         timeline event that shows them needs their ids.
         """
-        case, ids, written = file.case, [], []
+        case, rows, written = file.case, [], []
         try:
             for photo in photos:
                 path, thumb = self.store.save(case.number, photo)
@@ -232,11 +232,12 @@ class PhotoIntake:
                     uploaded_by=user.id,
                     uploaded_at=now,
                 )
-                ids.append(cases.insert(row).id)
+                rows.append(row)
+            cases.insert_all(rows)
         except BaseException:
             self.store.discard(written)
             raise
         cases.session.info.setdefault("on_rollback", []).append(
             lambda: self.store.discard(written)
         )
-        return ids
+        return [row.id for row in rows]

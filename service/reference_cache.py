@@ -171,6 +171,18 @@ def reference(session: Session) -> Reference:
     return loaded
 
 
+def prime_reference(session: Session, revision: int | None) -> None:
+    """Take the revision another statement read on its way (a case's lock, say):
+    if this process holds the reference data of that revision, the transaction
+    uses it without reading the revision again."""
+    if _IN_SESSION in session.info or revision is None:
+        return
+    cache: ReferenceCache | None = session.info.get(CACHE_KEY)
+    loaded = cache.get(revision) if cache else None
+    if loaded is not None:
+        session.info[_IN_SESSION] = loaded
+
+
 @event.listens_for(Session, "before_flush")
 def _move_revision(session: Session, _context, _instances) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)

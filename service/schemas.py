@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow.utils import get_value
 
 from models.base import MAX_ROW_ID
 from models.cases import STATUSES
@@ -64,10 +65,10 @@ class PhotoSchema(Schema):
     height = fields.Integer()
 
     def _url(self, photo):
-        return url_for("photos.PhotoFile", photo_id=photo.id)
+        return url_for("photos.PhotoFile", photo_id=get_value(photo, "id"))
 
     def _thumbnail_url(self, photo):
-        return url_for("photos.Thumbnail", photo_id=photo.id)
+        return url_for("photos.Thumbnail", photo_id=get_value(photo, "id"))
 
 
 class TimelineEventSchema(Schema):

@@ -1,6 +1,7 @@
 """The production WSGI server: gunicorn workers, each with its own app and scheduler."""
 
 import logging
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
@@ -9,6 +10,7 @@ from service.scheduler import start_scheduler, stop_scheduler
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+SHARED_MEMORY = Path("/dev/shm")
 
 
 class ServiceServer(BaseApplication):
@@ -29,6 +31,10 @@ class ServiceServer(BaseApplication):
             "post_worker_init": self._start_jobs,
             "worker_exit": self._stop_jobs,
         }
+        if SHARED_MEMORY.is_dir():
+            # Each worker touches its heartbeat file at every turn of its loop: on a
+            # disk-backed temp folder that is a metadata write per request.
+            self.options["worker_tmp_dir"] = str(SHARED_MEMORY)
         super().__init__()
 
     def load_config(self):

@@ -102,5 +102,4 @@ class Supervise(MethodView):
             f"decided by {user.name}: {body['reason']}",
             actor=user.name,
         )
-        store.save_all()
         return answer(file)
