@@ -84,18 +84,28 @@ def _result_columns(core):
 class Result:
     """The rows a statement of a batch returned, once the batch has been sent."""
 
-    def __init__(self, compiled: _Compiled, cursor):
-        self._compiled = compiled
-        self._cursor = cursor
+    def __init__(self, compiled: _Compiled, params):
+        self.compiled = compiled
+        self.params = params
+        self._cursor = None
         self._rows: list[dict] | None = None
 
+    def send(self, driver) -> None:
+        self._cursor = driver.cursor()
+        self._cursor.execute(self.compiled.sql, self.params)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the database has answered this statement (PostgreSQL)."""
+        return self._cursor is not None and self._cursor.pgresult is not None
+
     def fetch(self) -> None:
-        if self._compiled.columns:
-            cursor = self._cursor
-            self._rows = self._compiled.rows(cursor.fetchall(), cursor.description)
+        cursor = self._cursor
+        if self.compiled.columns:
+            self._rows = self.compiled.rows(cursor.fetchall(), cursor.description)
         else:
             self._rows = []
-        self._cursor.close()
+        cursor.close()
 
     def all(self) -> list[dict]:
         if self._rows is None:
@@ -112,58 +122,71 @@ class Result:
 
 
 class Batch:
-    """Statements run in the connection's transaction, sent together on PostgreSQL.
+    """Statements run in the connection's transaction, in the order given.
 
-    Use it as a context manager: results can be read once the block has ended.
+    Use it as a context manager: the statements are sent when the block ends, and
+    their results read after it. On PostgreSQL, two or more go in one pipeline;
+    a single one goes alone, which costs the driver less.
     """
 
     def __init__(self, connection: Connection):
+        self.connection = connection
         self.dialect = connection.dialect
         self.driver = connection.connection.driver_connection
-        self.pipelined = self.dialect.name == "postgresql"
-        self._pending: list[Result] = []
-        self._pipeline = None
+        self._queued: list[Result] = []
+        self._failed: Result | None = None
 
     def __enter__(self) -> "Batch":
         return self
 
     def run(self, statement: Statement, **values) -> Result:
-        if self.pipelined and self._pipeline is None:
-            # Entered with the first statement: a batch with none sends nothing.
-            self._pipeline = self.driver.pipeline()
-            self._pipeline.__enter__()
         compiled = statement.compiled(self.dialect)
-        params = compiled.parameters(values)
-        cursor = self.driver.cursor()
-        try:
-            cursor.execute(compiled.sql, params)
-        except self.dialect.loaded_dbapi.Error as error:
-            raise _as_sqlalchemy_error(compiled, params, error, self.dialect) from None
-        result = Result(compiled, cursor)
-        if self.pipelined:
-            self._pending.append(result)
-        else:
-            result.fetch()
+        result = Result(compiled, compiled.parameters(values))
+        self._queued.append(result)
         return result
 
     def __exit__(self, kind, error, traceback) -> None:
-        if self._pipeline is None:
+        if kind is not None or not self._queued:
             return
+        error_type = self.dialect.loaded_dbapi.Error
         try:
-            self._pipeline.__exit__(kind, error, traceback)
-            if kind is None:
-                for result in self._pending:
-                    result.fetch()
-        except self.dialect.loaded_dbapi.Error as failure:
-            if kind is not None:
-                return  # the error that stopped the block tells more
+            if len(self._queued) > 1 and self.dialect.name == "postgresql":
+                self._pipelined()
+            else:
+                self._one_by_one()
+        except error_type as failure:
+            lost = self.dialect.is_disconnect(failure, self.driver, None)
+            if lost:
+                # As SQLAlchemy does itself: this connection is thrown away (the
+                # transaction's rollback does not touch it), and so are the others
+                # of its pool, opened before the database went away.
+                self.connection.invalidate(failure)
+                self.connection.engine.dispose(close=False)
+            # As SQLAlchemy would raise it (IntegrityError...), naming the statement.
+            failed = self._failed
             raise DBAPIError.instance(
-                None, None, failure, self.dialect.loaded_dbapi.Error
+                failed.compiled.sql,
+                failed.params,
+                failure,
+                error_type,
+                connection_invalidated=lost,
+                dialect=self.dialect,
             ) from None
 
+    def _one_by_one(self) -> None:
+        for result in self._queued:
+            self._failed = result
+            result.send(self.driver)
+            result.fetch()
 
-def _as_sqlalchemy_error(compiled, params, error, dialect) -> DBAPIError:
-    """The driver's error as SQLAlchemy would have raised it (IntegrityError...)."""
-    return DBAPIError.instance(
-        compiled.sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect
-    )
+    def _pipelined(self) -> None:
+        try:
+            with self.driver.pipeline():
+                for result in self._queued:
+                    result.send(self.driver)
+        except self.dialect.loaded_dbapi.Error:
+            # The statements before the failing one have their results; it has none.
+            self._failed = next(r for r in self._queued if not r.answered)
+            raise
+        for result in self._queued:
+            result.fetch()
