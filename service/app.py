@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["suishoupai.settings"] = settings
 
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.db_idle_ping_seconds)
     registry = DefinitionRegistry()
     photo_store = PhotoStore(settings.photo_dir)
     app.extensions["suishoupai.db"] = db

@@ -22,7 +22,7 @@ def driver_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, idle_ping_seconds: float = 10.0) -> Engine:
     url = driver_url(url)
     try:
         if url.startswith("sqlite"):
@@ -30,7 +30,7 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _tune_sqlite)
             return engine
         engine = create_engine(url)
-        _ping_idle_connections(engine)
+        _ping_idle_connections(engine, idle_ping_seconds)
     except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as error:
         raise SettingsError(
             f"SUISHOUPAI_DATABASE_URL names no database this service can open ({error})"
@@ -38,20 +38,21 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-# A pooled connection unused this long is pinged before it is handed out: the
-# database may have restarted meanwhile. One in steady use is not, which spares
-# every request a round trip; should its database be gone all the same, the
-# request fails as in any outage (503) and the pool starts afresh.
-IDLE_BEFORE_PING = 10.0
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before it is handed out, if it sat unused.
 
+    The database may have restarted meanwhile. A connection in steady use is not
+    pinged, which spares every request a round trip; should its database be gone
+    all the same, that request fails as in any outage (503) and the pool starts
+    afresh.
+    """
 
-def _ping_idle_connections(engine: Engine) -> None:
     def note_idle(_dbapi_connection, record) -> None:
         record.info["idle_since"] = time.monotonic()
 
     def ping_if_idle(dbapi_connection, record, _proxy) -> None:
         idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
             return  # just opened, or in steady use
         try:
             engine.dialect.do_ping(dbapi_connection)
@@ -76,8 +77,8 @@ def _tune_sqlite(connection, _record):
 class Database:
     """One engine and its session factory, shared by requests, jobs and commands."""
 
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
+    def __init__(self, url: str, idle_ping_seconds: float = 10.0):
+        self.engine = make_engine(url, idle_ping_seconds)
         # Every session of this database shares one cache of the reference data.
         self.sessions = sessionmaker(
             self.engine, expire_on_commit=False, info={CACHE_KEY: ReferenceCache()}

@@ -61,7 +61,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DisconnectionError)
     def handle_database_outage(error: Exception):
         # The database is down, restarting, or busy past the wait for its lock.
-        log.error("the database did not answer", exc_info=error)
+        log.error("the database did not answer: %s", str(error).splitlines()[0])
         message = "the database does not answer; try again shortly"
         return jsonify(error_body(503, message)), 503
 

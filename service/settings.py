@@ -104,6 +104,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     # Cookies only over HTTPS: set wherever the pages are served over HTTPS.
     secure_cookies: bool = False
+    # A pooled PostgreSQL connection idle this long is pinged before it is used.
+    db_idle_ping_seconds: float = 10.0
 
     def __post_init__(self):
         instance = Path(self.instance_dir)
@@ -157,6 +159,7 @@ class Settings:
             "partner_urls": _partner_urls,
             "secret_key": _secret,
             "secure_cookies": _flag,
+            "db_idle_ping_seconds": _positive_float,
         }
         values = {}
         for setting in fields(cls):
