@@ -29,6 +29,8 @@ class CaseFile:
     escalations: list[EscalationRecord] | None = None
     locked: bool = True
     reporter_name: str | None = None
+    # Made in this transaction: every row it has is one of the file's records.
+    created: bool = False
     added: list[Record] = field(default_factory=list)
     dropped_timers: set[str] = field(default_factory=set)
     # Stored records that may change: written back when they differ from what was read.

@@ -27,8 +27,10 @@ from models.records import (
     CaseRecord,
     DeadlineRecord,
     EscalationRecord,
+    PhotoRecord,
     Record,
     TaskRecord,
+    TimelineRecord,
     TimerRecord,
 )
 from service.batches import Batch, Statement
@@ -144,6 +146,7 @@ ANSWER_ROWS = {
     )
     for name, model in (("photos", Photo), ("timeline", TimelineEvent))
 }
+ANSWER_RECORDS = {"photos": PhotoRecord, "timeline": TimelineRecord}
 USER_ID_BY_NAME = select(users.c.id).where(users.c.name == bindparam("name"))
 
 
@@ -277,9 +280,19 @@ class CaseStore:
             record_type.loaded(row._mapping) for row in self.connection.execute(query)
         ]
 
-    def answer_rows(self, file: CaseFile) -> dict[str, list[dict]]:
+    def answer_rows(self, file: CaseFile) -> dict[str, list]:
         """Write what this transaction changed, then read the case's photos and
         timeline for its answer, oldest first: one batch, one round trip."""
+        if file.created:
+            # All a new case has is in its file.
+            self.save_all()
+            return {
+                name: [r for r in file.tracked if isinstance(r, kind)]
+                for name, kind in (
+                    ("photos", PhotoRecord),
+                    ("timeline", TimelineRecord),
+                )
+            }
         with Batch(self.connection) as batch:
             written = [_write(held, batch) for held in self._files.values()]
             results = {
@@ -300,7 +313,7 @@ class CaseStore:
     def create(self, case: CaseRecord, reporter_name: str) -> CaseFile:
         """A new case, inserted now for its id; its file is held as if locked."""
         self.insert_all([case])
-        file = CaseFile(case, [], None, reporter_name=reporter_name)
+        file = CaseFile(case, [], None, reporter_name=reporter_name, created=True)
         self._files[case.id] = file
         return file
 

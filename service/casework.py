@@ -594,7 +594,10 @@ class Casework:
 
         case.status = _status(instance, ready.values(), case.status)
         if case.status != previous_status:
-            unanswered = "closed_unanswered" in instance.end_events
+            # Only a finished instance has reached an end event worth reading.
+            unanswered = (
+                instance.completed and "closed_unanswered" in instance.end_events
+            )
             self._move_stage(deadlines, store, file, previous_status, now, unanswered)
         self._pause_for_arbitration(deadlines, file, ready.values(), now)
         case.instance = instance.dump()

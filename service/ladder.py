@@ -7,11 +7,12 @@ and its notification in the same transaction, and closed when its cause goes awa
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from models import Case, CommonProblem, Escalation, StageDeadline
 from models.cases import FINAL_STATUSES
 from models.records import CommonProblemRecord, EscalationRecord, NotificationRecord
+from service.batches import Batch, Statement
 from service.case_file import CaseFile
 from service.case_store import CaseStore
 from service.ladder_rules import distance_m
@@ -194,15 +195,9 @@ class Ladder:
 
     def _close_finished_groups(self, file: CaseFile, now) -> None:
         """A common problem ends when the last of its cases, this one, ends."""
-        problems = CommonProblem.__table__.c
-        groups = self.store.rows(
-            CommonProblemRecord,
-            problems.closed_at.is_(None),
-            problems.id.in_(
-                select(Escalation.group_id).where(Escalation.case_id == file.case.id)
-            ),
-        )
-        for group in groups:
+        with Batch(self.store.connection) as batch:
+            found = batch.run(OPEN_GROUPS_OF_CASE, case_id=file.case.id)
+        for group in map(CommonProblemRecord.loaded, found.all()):
             others = self.store.session.scalars(
                 select(Case.status)
                 .join(Escalation, Escalation.case_id == Case.id)
@@ -274,6 +269,18 @@ class Ladder:
 
 
 _KINDS = {REMINDER: "reminder", SUGGESTION: "suggestion", SUPERVISION: "supervision"}
+_problems = CommonProblem.__table__
+# Read for every case that ends; most ends find none.
+OPEN_GROUPS_OF_CASE = Statement(
+    select(_problems).where(
+        _problems.c.closed_at.is_(None),
+        _problems.c.id.in_(
+            select(Escalation.group_id).where(
+                Escalation.case_id == bindparam("case_id")
+            )
+        ),
+    )
+)
 _STAGE_OF_STATUS = {"triage": "triage", "handling": "handling"}
 
 

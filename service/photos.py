@@ -234,6 +234,8 @@ class PhotoIntake:
                 )
                 rows.append(row)
             cases.insert_all(rows)
+            for row in rows:
+                file.track(row)
         except BaseException:
             self.store.discard(written)
             raise

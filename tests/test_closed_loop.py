@@ -57,6 +57,26 @@ def test_report_with_photos_waits_for_triage(service):
     assert service.as_("office").task_of(case["number"], "triage")["lane"] == "triage"
 
 
+def _without_clock(case):
+    """A case as answered, less what moves with the clock (time used and left)."""
+    return {
+        **case,
+        "deadline": {**case["deadline"], "used_hours": None, "left_hours": None},
+    }
+
+
+def test_the_answer_of_each_step_is_the_case_as_read_back(service):
+    reported = _report(service, photos=("hopper.jpg", "coffee.png"))
+    number = reported["number"]
+    read = service.as_("deputy").case(number)
+    assert _without_clock(reported) == _without_clock(read)
+
+    dispatched = _dispatch(service, number)
+    assert _without_clock(dispatched) == _without_clock(
+        service.as_("office").case(number)
+    )
+
+
 def test_dispatched_case_is_handled_and_confirmed(service):
     number = _report(service)["number"]
 

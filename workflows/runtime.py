@@ -117,10 +117,18 @@ class CaseInstance:
         ]
 
     def waiting(self) -> Waiting:
-        return Waiting(
-            {task.engine_id: task for task in self.human_tasks()},
-            {timer.engine_id: timer for timer in self.pending_timers()},
-        )
+        """Ready human tasks and pending timers, read in one walk of the task tree."""
+        tasks, timers = {}, {}
+        for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if task.state == TaskState.READY:
+                if task.task_spec.manual:
+                    human = _human_task(task)
+                    tasks[human.engine_id] = human
+            else:
+                timer = _pending_timer(task)
+                if timer is not None:
+                    timers[timer.engine_id] = timer
+        return Waiting(tasks, timers)
 
     def task_data(self, engine_id: str) -> dict:
         return self._ready_task(engine_id).data
@@ -151,15 +159,8 @@ class CaseInstance:
         return True
 
     def pending_timers(self) -> list[PendingTimer]:
-        timers = []
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            due = _due_time(definition.details(task).value)
-            if due is not None:
-                timers.append(PendingTimer(str(task.id), task.task_spec.bpmn_id, due))
-        return timers
+        waiting = self.workflow.get_tasks(state=TaskState.WAITING)
+        return [timer for timer in map(_pending_timer, waiting) if timer is not None]
 
     def _ready_task(self, engine_id: str) -> SpiffTask:
         try:
@@ -248,6 +249,16 @@ def _human_task(task: SpiffTask) -> HumanTask:
         title=spec.bpmn_name or spec.bpmn_id,
         lane=spec.lane,
     )
+
+
+def _pending_timer(task: SpiffTask) -> PendingTimer | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    due = _due_time(definition.details(task).value)
+    if due is None:
+        return None
+    return PendingTimer(str(task.id), task.task_spec.bpmn_id, due)
 
 
 def _due_time(value) -> datetime | None:

@@ -38,6 +38,20 @@ class ScriptNotAllowed(DefinitionError):
 
 def check_script(source: str) -> None:
     """Refuse imports, dunder access and anything not parseable as Python."""
+    if source in _ALLOWED:
+        return
+    _check(source)
+    if len(_ALLOWED) < MAX_REMEMBERED:
+        _ALLOWED.add(source)
+
+
+# A diagram's scripts are the same at every evaluation: one that passed is not
+# parsed again. Bounded, so that scripts made up on the fly cannot grow it forever.
+_ALLOWED: set[str] = set()
+MAX_REMEMBERED = 10_000
+
+
+def _check(source: str) -> None:
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
