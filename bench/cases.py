@@ -70,14 +70,21 @@ class Lifecycle:
         return self.ms_per_case / len(LIFECYCLE_STEPS)
 
 
-def lifecycle(users: dict[str, Client], cases: int) -> Lifecycle:
-    """Cases run one after another from report to closed; medians per case and step."""
+def lifecycle(
+    users: dict[str, Client], cases: int, pause=None, every: int = 0
+) -> Lifecycle:
+    """Cases run one after another from report to closed; medians per case and step.
+
+    With `pause`, it is called after every `every` cases (to sample the floor).
+    """
     photo = PHOTO.read_bytes()
     deputy, office, water = users["deputy"], users["office"], users["water-liaison"]
     feedback = [("photos", ("after.jpg", photo, "image/jpeg"))]
     per_case, per_step = [], {step: [] for step in LIFECYCLE_STEPS}
 
     for n in range(cases):
+        if pause and every and n and n % every == 0:
+            pause()
         timer = _StepTimer(per_step)
         case = timer.time("report", report, deputy, photo, n)
         triage = open_task(case, "triage")

@@ -1,6 +1,7 @@
 """Each figure measured on one database, as table rows beside the engine floor."""
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -18,6 +19,10 @@ from bench.sql import BareSql, bare_sql
 from bench.sweep import measure_sweep
 from bench.table import Row, number
 
+# Lifecycle cases run between two samples of the engine floor, and the parts the
+# intake load is cut into for the same purpose.
+LIFE_CHUNK = 20
+LOAD_PARTS = 5
 # Targets on a 2-core machine, from the issue that asked for these benchmarks.
 STEP_RATIO = 3.0
 IDLE_SWEEP_MS = 10.0
@@ -30,7 +35,7 @@ DUE_EVERY = 100  # 1% of the open cases are due
 class Plan:
     """How much each figure does; every load is also bounded by `seconds`."""
 
-    floor_cases: int = 300
+    floor_sample_cases: int = 60  # cases of each floor sample
     lifecycle_cases: int = 200
     reports: int = 10_000
     completions: int = 2_000
@@ -42,20 +47,97 @@ class Plan:
 
 @dataclass(frozen=True)
 class Floor:
+    """The engine floor beside one figure: the median of the samples around it."""
+
     ms_per_case: float
-    ms_per_step: float
     peak_rss_mb: float
+    samples: int = 1
+    fastest_ms_per_step: float | None = None
+    slowest_ms_per_step: float | None = None
+
+    @property
+    def ms_per_step(self) -> float:
+        return self.ms_per_case / STEPS_PER_CASE
 
     @property
     def steps_per_second(self) -> float:
         return 1000 / self.ms_per_step
 
     def row(self) -> Row:
+        spread = ""
+        if self.samples > 1:
+            spread = (
+                f" (median of {self.samples} samples beside the figures, "
+                f"{number(self.fastest_ms_per_step)}–"
+                f"{number(self.slowest_ms_per_step)} ms/step)"
+            )
         return Row(
             "engine floor: case_loop in memory, saved and restored at each step",
             result=f"{number(self.ms_per_case)} ms/case, "
-            f"{number(self.ms_per_step)} ms/step, "
+            f"{number(self.ms_per_step)} ms/step{spread}, "
             f"{number(self.peak_rss_mb)} MB peak",
+        )
+
+
+class FloorProbe:
+    """The engine floor, measured in a process that holds only the engine, as
+    often as asked: beside each figure, so that a figure and its floor are
+    measured in the same moment of the machine, whose speed drifts."""
+
+    def __init__(self, cases_per_sample: int):
+        self.cases_per_sample = cases_per_sample
+        self.samples: list[float] = []  # ms per case
+        self.peak_rss_mb = 0.0
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "FloorProbe":
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.engine"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+    def sample(self) -> None:
+        """Run the diagram `cases_per_sample` times now, the service idle."""
+        self.process.stdin.write(f"{self.cases_per_sample}\n")
+        self.process.stdin.flush()
+        measured = json.loads(self.process.stdout.readline())
+        self.samples.append(measured["ms_per_case"])
+        self.peak_rss_mb = max(self.peak_rss_mb, measured["peak_rss_mb"])
+
+    def mark(self) -> int:
+        return len(self.samples)
+
+    def since(self, mark: int) -> Floor:
+        """The floor of the samples taken since `mark`."""
+        return self._floor(self.samples[mark:])
+
+    def overall(self) -> Floor:
+        return self._floor(self.samples)
+
+    def beside(self, measure):
+        """`measure()`, with a floor sample just before and just after it."""
+        mark = self.mark()
+        self.sample()
+        result = measure()
+        self.sample()
+        return result, self.since(mark)
+
+    def _floor(self, samples: list[float]) -> Floor:
+        per_step = [ms / STEPS_PER_CASE for ms in samples]
+        return Floor(
+            statistics.median(samples),
+            self.peak_rss_mb,
+            len(samples),
+            min(per_step),
+            max(per_step),
         )
 
 
@@ -64,34 +146,21 @@ class Results:
     """Everything a run prints: table rows, lifecycle steps, plans and notes."""
 
     rows: list[Row] = field(default_factory=list)
-    lifecycles: list[tuple[str, int, cases.Lifecycle]] = field(default_factory=list)
+    lifecycles: list[tuple[str, int, cases.Lifecycle, Floor]] = field(
+        default_factory=list
+    )
     plans: list[tuple[str, list[str]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def engine_floor(count: int, rounds: int = 3) -> Floor:
-    """The best of a few rounds, each in a process that holds only the engine.
-
-    The best round is the floor: a round that shared the cores with other work
-    would make every ratio look better than it is.
-    """
-    measured = []
-    for _ in range(rounds):
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.engine", str(count)],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        measured.append(json.loads(result.stdout))
-    best = min(measured, key=lambda round_: round_["ms_per_case"])
-    per_case = best["ms_per_case"]
-    return Floor(per_case, per_case / STEPS_PER_CASE, best["peak_rss_mb"])
-
-
 def served_cases(
-    results: Results, where: Path, db: str, postgres_url: str, workers: int, plan, floor
+    results: Results,
+    where: Path,
+    db: str,
+    postgres_url: str,
+    workers: int,
+    plan,
+    probe: FloorProbe,
 ) -> None:
     """Lifecycle, intake, completions and memory on a fresh database."""
     with scratch_database(db, where, postgres_url) as url:
@@ -100,33 +169,45 @@ def served_cases(
         with Server(site, workers) as server:
             say(f"{db}, {workers} worker(s): {plan.lifecycle_cases} whole cases")
             users = {name: _as(server, site, name) for name in site.tokens}
-            lifecycle = cases.lifecycle(users, plan.lifecycle_cases)
-            read_ms = cases.read_case(
-                users["office"], lifecycle.last_number, 10 * plan.repeats
+            # The floor is sampled between every few cases, the service idle.
+            lifecycle, lifecycle_floor = probe.beside(
+                lambda: cases.lifecycle(
+                    users, plan.lifecycle_cases, pause=probe.sample, every=LIFE_CHUNK
+                )
+            )
+            read_ms, read_floor = probe.beside(
+                lambda: cases.read_case(
+                    users["office"], lifecycle.last_number, 10 * plan.repeats
+                )
             )
 
             say(f"{db}, {workers} worker(s): intake of up to {plan.reports} reports")
             deputies = [_as(server, site, "deputy") for _ in range(plan.threads)]
-            intake = cases.intake(deputies, plan.reports, plan.seconds)
+            intake, intake_floor = _intake_in_parts(probe, deputies, plan)
 
             tasks = intake.answers[: plan.completions]
             say(f"{db}, {workers} worker(s): {len(tasks)} task completions")
             offices = [_as(server, site, "office") for _ in range(plan.threads)]
-            completions = cases.completions(offices, tasks, plan.seconds)
+            completions, completions_floor = probe.beside(
+                lambda: cases.completions(offices, tasks, plan.seconds)
+            )
 
             made = lifecycle.cases + intake.done
             memory = max(peak_rss_mb(pid) for pid in server.worker_pids())
 
     label = {"db": db, "workers": str(workers)}
-    results.lifecycles.append((db, workers, lifecycle))
+    results.lifecycles.append((db, workers, lifecycle, lifecycle_floor))
     for name, load in (("intake", intake), ("completions", completions)):
         if load.failed:
             results.notes.append(
                 f"{db}, {workers} worker(s), {name}: {load.failed} refused, "
                 f"the first with {load.first_failure}"
             )
+    floor = lifecycle_floor
     results.rows += [
-        _throughput("intake, one photo per report", "reports", intake, floor, label),
+        _throughput(
+            "intake, one photo per report", "reports", intake, intake_floor, label
+        ),
         Row(
             "case lifecycle through HTTP, per case",
             result=f"{number(lifecycle.ms_per_case)} ms",
@@ -146,16 +227,22 @@ def served_cases(
         Row(
             "reading that case through HTTP, no step (the stack alone)",
             result=f"{number(read_ms)} ms",
-            floor=f"{number(floor.ms_per_step)} ms",
-            ratio=read_ms / floor.ms_per_step,
+            floor=f"{number(read_floor.ms_per_step)} ms",
+            ratio=read_ms / read_floor.ms_per_step,
             **label,
         ),
-        _throughput("task completions (dispatch)", "tasks", completions, floor, label),
+        _throughput(
+            "task completions (dispatch)",
+            "tasks",
+            completions,
+            completions_floor,
+            label,
+        ),
         Row(
             f"peak memory of a worker after {made:,} cases",
             result=f"{number(memory)} MB",
-            floor=f"{number(floor.peak_rss_mb)} MB",
-            ratio=memory / floor.peak_rss_mb,
+            floor=f"{number(probe.peak_rss_mb)} MB",
+            ratio=memory / probe.peak_rss_mb,
             target=f"< {MEMORY_MB:g} MB",
             met=memory < MEMORY_MB,
             **label,
@@ -164,7 +251,7 @@ def served_cases(
 
 
 def open_cases(
-    results: Results, where: Path, db: str, postgres_url: str, plan, floor
+    results: Results, where: Path, db: str, postgres_url: str, plan, probe
 ) -> None:
     """The sweep and the task queue among many open cases."""
     with scratch_database(db, where, postgres_url) as url:
@@ -181,7 +268,9 @@ def open_cases(
             template = Template.read(engine, real["number"])
             fill(engine, template, plan.open_cases - 1, DUE_EVERY)
             say(f"{db}: filled in {time.perf_counter() - started:.0f} s; sweeping")
-            sweep = measure_sweep(site.sweeps, plan.repeats)
+            sweep, floor = probe.beside(
+                lambda: measure_sweep(site.sweeps, plan.repeats)
+            )
             idle_sql = bare_sql(engine, site.sweeps.run, plan.repeats)
             results.plans.append((f"{db}, idle sweep", idle_sql.plan))
 
@@ -229,6 +318,19 @@ def open_cases(
                 met=page.http_ms < QUEUE_PAGE_MS,
             )
         )
+
+
+def _intake_in_parts(probe: FloorProbe, deputies, plan) -> tuple[Load, Floor]:
+    """The intake load in a few parts, the floor sampled before and after each."""
+    mark, total = probe.mark(), Load()
+    part = -(-plan.reports // LOAD_PARTS)
+    deadline = time.monotonic() + plan.seconds
+    probe.sample()
+    while total.done + total.failed < plan.reports and time.monotonic() < deadline:
+        count = min(part, plan.reports - total.done - total.failed)
+        total.add(cases.intake(deputies, count, deadline - time.monotonic()))
+        probe.sample()
+    return total, probe.since(mark)
 
 
 def _sql(sql: BareSql) -> str:

@@ -29,6 +29,14 @@ class Load:
     def per_second(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
 
+    def add(self, part: "Load") -> None:
+        """Count in a part of the same load, run after the others."""
+        self.done += part.done
+        self.failed += part.failed
+        self.seconds += part.seconds
+        self.first_failure = self.first_failure or part.first_failure
+        self.answers += part.answers
+
 
 class Client:
     """HTTP calls as one user of the running service, on one kept-alive connection.

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from bench import cases
 from bench.figures import (
+    FloorProbe,
     Plan,
     Results,
-    engine_floor,
     open_cases,
     say,
     served_cases,
@@ -25,7 +25,7 @@ POSTGRES_URL = os.environ.get(
     "SUISHOUPAI_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 QUICK = Plan(
-    floor_cases=100,
+    floor_sample_cases=30,
     lifecycle_cases=20,
     reports=300,
     completions=200,
@@ -50,27 +50,30 @@ def main(argv: list[str] | None = None) -> None:
     machine = describe(postgres)
     started = time.monotonic()
 
-    say("engine floor")
-    floor = engine_floor(plan.floor_cases)
-    results = Results(rows=[floor.row()])
-    with tempfile.TemporaryDirectory(prefix="ssp-bench-") as folder:
+    say("engine floor, to be sampled beside each figure")
+    results = Results()
+    with (
+        FloorProbe(plan.floor_sample_cases) as probe,
+        tempfile.TemporaryDirectory(prefix="ssp-bench-") as folder,
+    ):
         for db in args.db:
             for workers in args.workers:
                 where = Path(folder) / f"{db}-{workers}-workers"
                 where.mkdir()
-                served_cases(results, where, db, POSTGRES_URL, workers, plan, floor)
+                served_cases(results, where, db, POSTGRES_URL, workers, plan, probe)
             where = Path(folder) / f"{db}-open-cases"
             where.mkdir()
-            open_cases(results, where, db, POSTGRES_URL, plan, floor)
+            open_cases(results, where, db, POSTGRES_URL, plan, probe)
+        results.rows.insert(0, probe.overall().row())
 
     machine += [
         ("load average at end", load_average()),
         ("run took", f"{(time.monotonic() - started) / 60:.1f} min"),
     ]
-    _print(results, machine, floor.ms_per_step, "quick" if args.quick else "full")
+    _print(results, machine, "quick" if args.quick else "full")
 
 
-def _print(results: Results, machine, floor_ms_per_step: float, kind: str) -> None:
+def _print(results: Results, machine, kind: str) -> None:
     print("## Machine\n")
     for name, value in machine:
         print(f"- {name}: {value}")
@@ -81,9 +84,9 @@ def _print(results: Results, machine, floor_ms_per_step: float, kind: str) -> No
     names = cases.LIFECYCLE_STEPS
     print("| db | workers | " + " | ".join(names) + " | engine floor per step |")
     print("|---|---|" + "---|" * len(names) + "---|")
-    for db, workers, lifecycle in results.lifecycles:
+    for db, workers, lifecycle, floor in results.lifecycles:
         steps = " | ".join(number(lifecycle.ms_per_step[name]) for name in names)
-        print(f"| {db} | {workers} | {steps} | {number(floor_ms_per_step)} |")
+        print(f"| {db} | {workers} | {steps} | {number(floor.ms_per_step)} |")
 
     print("\n## Query plans (the slowest query of each)\n")
     for title, lines in results.plans:
