@@ -45,3 +45,25 @@ def test_upgrading_twice_changes_nothing(empty_database):
     engine.dispose()
 
     assert revision is not None
+
+
+def test_engine_state_is_compressed_with_lz4_where_postgresql_offers_it(
+    empty_database,
+):
+    if not empty_database.startswith("postgresql"):
+        pytest.skip("SQLite stores text uncompressed")
+    engine = make_engine(empty_database)
+    upgrade(engine)
+
+    with engine.connect() as connection:
+        offered = connection.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+            "WHERE name = 'default_toast_compression'"
+        ).scalar()
+        method = connection.exec_driver_sql(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'cases'::regclass AND attname = 'instance'"
+        ).scalar()
+    engine.dispose()
+
+    assert method == ("l" if offered else "")
