@@ -86,12 +86,16 @@ def main():
     type=click.IntRange(1, 64),
     help="worker processes",
 )
+# A worker runs Python one thread at a time: a second thread works while the first
+# waits for the database, and more only contend for the interpreter lock (8 threads
+# served about 15% fewer reports a second than 2 on a 2-core machine). Gunicorn
+# keeps idle kept-alive connections off the threads, so two do not wait on them.
 @click.option(
     "--threads",
-    default=8,
+    default=2,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="threads per worker",
+    help="threads per worker (for more throughput, add workers)",
 )
 def serve(host, port, workers, threads):
     """Serve the API and the pages, with the scheduler in every worker."""
