@@ -182,12 +182,12 @@ def served_cases(
             )
 
             say(f"{db}, {workers} worker(s): intake of up to {plan.reports} reports")
-            deputies = [_as(server, site, "deputy") for _ in range(plan.threads)]
+            deputies = [_as(server, site, "deputy", False) for _ in range(plan.threads)]
             intake, intake_floor = _intake_in_parts(probe, deputies, plan)
 
             tasks = intake.answers[: plan.completions]
             say(f"{db}, {workers} worker(s): {len(tasks)} task completions")
-            offices = [_as(server, site, "office") for _ in range(plan.threads)]
+            offices = [_as(server, site, "office", False) for _ in range(plan.threads)]
             completions, completions_floor = probe.beside(
                 lambda: cases.completions(offices, tasks, plan.seconds)
             )
@@ -351,8 +351,9 @@ def _throughput(figure: str, unit: str, load: Load, floor: Floor, label) -> Row:
     )
 
 
-def _as(server: Server, site: Site, user: str) -> Client:
-    return Client(server.base_url, site.tokens[user])
+def _as(server: Server, site: Site, user: str, keep_alive: bool = True) -> Client:
+    """A client; the concurrent loads open a connection per call (see Client)."""
+    return Client(server.base_url, site.tokens[user], keep_alive)
 
 
 def say(message: str) -> None:

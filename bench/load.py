@@ -39,17 +39,23 @@ class Load:
 
 
 class Client:
-    """HTTP calls as one user of the running service, on one kept-alive connection.
+    """HTTP calls as one user of the running service.
 
     The standard library's client, so that the figures are the service's cost
     more than the client's: a multipart body is still built for each call, with
-    a boundary of its own, as a phone would send it.
+    a boundary of its own, as a phone would send it. The connection is kept alive,
+    or with `keep_alive=False` opened for each call, as a reverse proxy in front
+    of the service does by default: a gunicorn worker accepts every connection it
+    is offered, so a few kept-alive ones may all land on one worker of several.
     """
 
-    def __init__(self, base_url: str, token: str):
+    def __init__(self, base_url: str, token: str, keep_alive: bool = True):
         address = urlsplit(base_url)
         self.host, self.port = address.hostname, address.port
         self.headers = {"Authorization": f"Bearer {token}"}
+        if not keep_alive:
+            self.headers["Connection"] = "close"
+        self.keep_alive = keep_alive
         self.connection = self._connect()
 
     def get(self, path: str, params: dict | None = None) -> "Response":
@@ -70,7 +76,10 @@ class Client:
             try:
                 self.connection.request(method, path, body=body, headers=headers)
                 answer = self.connection.getresponse()
-                return Response(answer.status, answer.read())
+                response = Response(answer.status, answer.read())
+                if not self.keep_alive:
+                    self.connection.close()
+                return response
             except (ConnectionError, http.client.RemoteDisconnected):
                 # The server closed the idle connection; the call never reached it.
                 self.connection.close()
