@@ -24,13 +24,14 @@ def prepare_database(app: Flask) -> None:
     """Migrate the tables, seed reference data and deploy the bundled diagrams."""
     settings = app.extensions["suishoupai.settings"]
     db = app.extensions["suishoupai.db"]
-    db.upgrade()
-    with db.transaction() as session:
-        seed_reference_data(session)
-        catalogue.seed(session)
-        version = app.extensions["suishoupai.registry"].deploy_folder(
-            session, settings.bpmn_dir, settings.process_id
-        )
+    with db.preparation_lock():
+        db.upgrade()
+        with db.transaction() as session:
+            seed_reference_data(session)
+            catalogue.seed(session)
+            version = app.extensions["suishoupai.registry"].deploy_folder(
+                session, settings.bpmn_dir, settings.process_id
+            )
         click.echo(
             f"{version.process_id} version {version.version} is deployed", err=True
         )

@@ -3,7 +3,7 @@
 import time
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +12,9 @@ from models import schema
 from service.reference_cache import CACHE_KEY, ReferenceCache
 from service.settings import SettingsError
 from service.sql_functions import add_sqlite_functions
+
+# Any 64-bit number names a PostgreSQL advisory lock; this one, preparing the database.
+PREPARATION_LOCK = 0x5355_4953_484F_5550  # "SUISHOUP"
 
 
 def driver_url(url: str) -> str:
@@ -87,6 +90,29 @@ class Database:
     def upgrade(self) -> None:
         """Bring the tables up to the newest migration."""
         schema.upgrade(self.engine)
+
+    @contextmanager
+    def preparation_lock(self):
+        """While held, no other process prepares this database.
+
+        Machines started together on one PostgreSQL database migrate, seed and
+        deploy one after another, and the later ones find the work done. The lock
+        goes with the connection that holds it, so a process that dies frees it.
+        SQLite serves one machine, whose `serve` prepares before its workers start.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self.engine.connect() as connection:
+            connection.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": PREPARATION_LOCK}
+            )
+            connection.commit()
+            try:
+                yield
+            finally:
+                # Closing the connection frees the lock without another round trip.
+                connection.invalidate()
 
     @contextmanager
     def transaction(self):

@@ -3,10 +3,12 @@
 import subprocess
 import sys
 
+import psycopg
 import pytest
 import requests
+from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, Service
+from tests.conftest import POSTGRES_URL, ROOT, ScratchDatabase, Service
 
 
 @pytest.fixture
@@ -126,6 +128,37 @@ def test_a_setting_that_cannot_work_stops_a_command_with_a_message(
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="several machines share PostgreSQL")
+def test_machines_started_together_on_a_new_database_prepare_it_once(tmp_path):
+    scratch = ScratchDatabase()
+    try:
+        machines = [
+            Service(instance_dir=tmp_path / f"machine-{n}", database_url=scratch.url)
+            for n in range(3)
+        ]
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "db", "upgrade"],
+                cwd=ROOT,
+                env=machine.environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for machine in machines
+        ]
+        finished = [process.communicate(timeout=120) for process in started]
+        dsn = make_url(scratch.url).set(drivername="postgresql")
+        with psycopg.connect(dsn.render_as_string(hide_password=False)) as db:
+            versions = db.execute("SELECT count(*) FROM process_versions").fetchone()
+    finally:
+        scratch.drop()
+
+    assert [process.returncode for process in started] == [0, 0, 0], finished
+    assert all("Traceback" not in stderr for _out, stderr in finished)
+    assert versions == (1,)
 
 
 def test_a_port_no_socket_can_have_is_refused(cli):
