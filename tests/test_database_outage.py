@@ -76,3 +76,21 @@ def test_a_connection_idle_past_the_ping_time_is_replaced_before_any_call_fails(
 
     assert reported.status_code == 201, reported.text
     assert "the database did not answer" not in service.log()
+
+
+def test_a_health_check_that_meets_a_cut_connection_answers_503_in_one_log_line(
+    tmp_path, scratch
+):
+    service = _serve(tmp_path, scratch)
+    try:
+        probe = service.as_(None)
+        assert probe.get("/healthz").status_code == 200
+
+        _cut_connections(scratch)
+        checked = probe.get("/healthz")
+    finally:
+        service.stop()
+
+    assert checked.status_code == 503
+    assert "health check: the database does not answer" in service.log()
+    service.assert_no_traceback()
