@@ -88,7 +88,6 @@ class Settings:
     sweep_seconds: float = 30.0
     test_clock: bool = False
     log_level: str = "INFO"
-    page_size: int = 50
     workday_start: time = time(9, 0)
     workday_end: time = time(18, 0)
     supervision_factor: float = 2.0
@@ -145,7 +144,6 @@ class Settings:
             "sweep_seconds": _positive_float,
             "test_clock": _flag,
             "log_level": str.upper,
-            "page_size": _positive_int,
             "workday_start": _clock_time,
             "workday_end": _clock_time,
             "supervision_factor": _positive_float,
