@@ -6,8 +6,9 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-# Ids are 64-bit integers on SQLite and PostgreSQL; a larger number names no row.
-MAX_ROW_ID = 2**63 - 1
+# Ids and version numbers are INTEGER columns: 32 bits on PostgreSQL (SQLite's
+# would hold 64). A larger number names no row on either, and is never sent to one.
+MAX_ROW_ID = 2**31 - 1
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

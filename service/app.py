@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 class RowId(IntegerConverter):
-    """An id in a path; past 64 bits it names no row, so the route does not match.
+    """An id in a path; past the id columns' range it names no row: no match.
 
     Only ASCII digits spell one: Python would read "١" (Arabic-Indic one) as 1.
     """

@@ -213,7 +213,7 @@ def _decode(sort: str, cursor: str) -> list:
 
 
 def _natural(value) -> int:
-    # bool is an int to Python, never to a cursor; ids and levels fit 64 bits.
+    # bool is an int to Python, never to a cursor; ids and levels fit the id columns.
     if type(value) is not int or not 0 <= value <= MAX_ROW_ID:
         raise _bad_cursor()
     return value

@@ -24,7 +24,7 @@ IN_TIME = validate.Range(
     max_inclusive=False,
     error="a moment in the years 2000 to 2099",
 )
-# A number that names a row (a version, say): positive, and within 64 bits.
+# A number that names a row (a version, say): positive, within the id columns.
 ROW_NUMBER = validate.Range(min=1, max=MAX_ROW_ID)
 
 

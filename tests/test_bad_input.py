@@ -682,6 +682,8 @@ def test_bad_case_list_filters_are_refused(service, params):
 # Numbers and shapes no row, page or cursor can have
 
 PAST_64_BITS = str(2**63)
+# PostgreSQL's INTEGER ends here; SQLite's would hold it.
+PAST_32_BITS = str(2**31)
 
 
 @pytest.mark.parametrize(
@@ -696,8 +698,8 @@ PAST_64_BITS = str(2**63)
         ("post", "/api/v1/extensions/{id}/decision"),
     ],
 )
-@pytest.mark.parametrize("number", [PAST_64_BITS, "\u0661", "\uff11"])
-def test_an_id_past_64_bits_or_not_in_ascii_digits_names_nothing(
+@pytest.mark.parametrize("number", [PAST_32_BITS, PAST_64_BITS, "\u0661", "\uff11"])
+def test_an_id_past_the_id_columns_or_not_in_ascii_digits_names_nothing(
     service, method, path, number
 ):
     office = service.as_("office")
@@ -721,6 +723,7 @@ def test_a_page_past_any_offset_is_refused_naming_page(service):
         '["due", null, "1"]',
         '["due", null, true]',
         f'["due", null, {2**63}]',
+        f'["due", null, {2**31}]',
         '["age", 7, 1]',
         '["priority", 0, "2026-12-01T00:00:00+00:00"]',
     ],
@@ -977,3 +980,17 @@ def test_no_refusal_was_an_unexpected_error(service):
     # Runs last in this module: every request above was refused on purpose.
     assert "unexpected error" not in service.log()
     assert "Traceback" not in service.log()
+
+
+def test_a_photo_whose_file_is_missing_here_answers_404_for_it_and_its_thumbnail(
+    service,
+):
+    deputy = service.as_("deputy")
+    case = deputy.report().json()
+    for stored in (service.instance_dir / "photos" / case["number"]).iterdir():
+        stored.unlink()  # as on a machine that does not share the photo folder
+
+    photo = case["photos"][0]["id"]
+    for path in (f"/api/v1/photos/{photo}", f"/api/v1/photos/{photo}/thumbnail"):
+        assert_error(deputy.get(path), 404)
+    assert "photo file missing" in service.log()
