@@ -223,9 +223,12 @@ def _moment(value) -> datetime:
     if not isinstance(value, str):
         raise _bad_cursor()
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError as error:
         raise _bad_cursor() from error
+    if moment.tzinfo is None:
+        raise _bad_cursor()  # the service writes every moment with its offset
+    return moment
 
 
 def _moment_or_none(value) -> datetime | None:

@@ -7,10 +7,12 @@ shows it. A lone surrogate (JSON can spell one, "\\ud800") is no character at al
 cannot be written in UTF-8. Any of them in a query, a form field, a JSON string or the
 Idempotency-Key is refused with 422 naming where it is; photos are files and may hold
 any byte. An Idempotency-Key is also at most as long as its column, and a JSON number
-at most as long as Python reads one.
+at most as long as Python reads one. NaN and Infinity, which Python reads in JSON but
+JSON itself does not have (PostgreSQL's json type refuses them), are refused too.
 """
 
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -32,26 +34,28 @@ def refuse_control_characters(app: Flask) -> None:
     def refuse_control():
         if CONTROL.search(request.path):
             raise NotFound("no such address")
-        errors = {
-            name: ["may not contain control characters or lone surrogates"]
-            for name, text in _texts()
-            if CONTROL.search(text)
-        }
+        errors = {}
+        for name, value in _parts():
+            if isinstance(value, str) and CONTROL.search(value):
+                errors[name] = ["may not contain control characters or lone surrogates"]
+            elif isinstance(value, float) and not math.isfinite(value):
+                errors[name] = ["NaN and Infinity are not numbers JSON can carry"]
         if len(request.headers.get(KEY_HEADER, "")) > MAX_KEY:
             errors[KEY_HEADER] = [f"at most {MAX_KEY} characters"]
         if errors:
             raise Invalid("the request carries text that cannot be kept", errors=errors)
 
 
-def _texts() -> Iterator[tuple[str, str]]:
-    """Every piece of text the request carries, with the name of where it is."""
+def _parts() -> Iterator[tuple[str, str | float]]:
+    """Every piece of text the request carries, and every JSON number with a
+    fraction, with the name of where it is."""
     yield from request.args.items(multi=True)
     if KEY_HEADER in request.headers:
         yield KEY_HEADER, request.headers[KEY_HEADER]
     if request.mimetype in FORMS:
         yield from request.form.items(multi=True)
     if request.is_json:
-        yield from _strings(_json_body())
+        yield from _json_parts(_json_body())
 
 
 def _json_body():
@@ -73,12 +77,13 @@ def _json_body():
         ) from error
 
 
-def _strings(body) -> Iterator[tuple[str, str]]:
-    """Keys and string values at any depth of a JSON body, each named by its path."""
+def _json_parts(body) -> Iterator[tuple[str, str | float]]:
+    """Keys, strings and fractional numbers at any depth of a JSON body, each
+    named by its path."""
     pending = [("json", body)]
     while pending:
         path, value = pending.pop()
-        if isinstance(value, str):
+        if isinstance(value, str | float):
             yield path, value
         elif isinstance(value, dict):
             for key, item in value.items():

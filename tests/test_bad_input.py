@@ -724,6 +724,9 @@ def test_a_page_past_any_offset_is_refused_naming_page(service):
         '["due", null, true]',
         f'["due", null, {2**63}]',
         f'["due", null, {2**31}]',
+        '["priority", 0, "2026-12-07T09:00:00", 1]',
+        '["age", "2026-12-07T09:00:00", 1]',
+        '["due", "2026-12-07T09:00:00", 1]',
         '["age", 7, 1]',
         '["priority", 0, "2026-12-01T00:00:00+00:00"]',
     ],
@@ -737,6 +740,28 @@ def test_a_forged_cursor_is_refused_naming_after(service, key):
     )
 
     assert_error(response, 422, "after")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"decision": "dispatch", "count": NaN}', "json.count"),
+        ('{"decision": "dispatch", "counts": [1, -Infinity]}', "json.counts.1"),
+        ('{"decision": "dispatch", "form": {"weight": Infinity}}', "json.form.weight"),
+    ],
+)
+def test_nan_and_infinity_in_a_json_body_are_refused_naming_where(service, body, field):
+    number = service.as_("deputy").report().json()["number"]
+    task = triage_task(service, number)
+
+    response = service.as_("office").post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert_error(response, 422, field)
+    assert service.as_("office").case(number)["status"] == "triage"
 
 
 def test_json_nested_too_deeply_is_a_client_error(service):
