@@ -317,6 +317,7 @@ def test_a_camunda_date_with_an_offset_is_read_in_its_own_zone():
         ("timeCycle", "0 0 12 * * ?", "cron expression"),
         ("timeDuration", "${limit}", "Camunda expression"),
         ("timeDate", "2031-13-45T00:00:00", "not a valid ISO 8601 date"),
+        ("timeDate", "9999-12-31T20:00:00Z", "not in the years 2000 to 2099"),
         ("timeDuration", "'PT-oops'", "not a valid ISO 8601 duration"),
         ("timeDuration", "timedelta(seconds=30)", "gives a timedelta"),
         ("timeDuration", "P999999999M", "longer than 100 years"),
@@ -331,6 +332,19 @@ def test_a_timer_that_cannot_evaluate_is_a_problem_of_its_event(kind, value, mes
     [problem] = checked.problems
     assert problem.element_id == "late"
     assert message in problem.message
+
+
+@pytest.mark.parametrize("due", ["9999-12-31T20:00:00Z", "1999-12-31"])
+def test_a_due_date_outside_the_years_2000_to_2099_is_a_problem_of_its_task(due):
+    extra = f'camunda:dueDate="{due}"'
+    content = user_task_with_timer("PT1H", extra=extra)
+
+    checked = check({"d.bpmn": content}, rules=RULES)
+
+    [problem] = checked.problems
+    assert problem.element_id == "review"
+    assert "camunda:dueDate" in problem.message
+    assert "not in the years 2000 to 2099" in problem.message
 
 
 def test_camunda_assignment_due_date_and_form_are_kept_per_element():

@@ -15,6 +15,8 @@ NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
 
 TIMER_KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
 LONGEST_TIMER = timedelta(days=36525)  # a century
+# A date a diagram names lies in these years, as every moment the API takes does.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 DAYS_A_MONTH = 365.25 / 12
 # What Camunda Modeler writes: a bare ISO 8601 date, duration or repeating interval.
 _ISO_DURATION = re.compile(r"^-?P(?=[\dT])[\dYMWDTHS.,]*$", re.IGNORECASE)
@@ -42,7 +44,11 @@ def check_timer_literal(kind: str, value: str) -> None:
     """
     try:
         if kind == "date":
-            TimerEventDefinition.get_datetime(value)
+            year = TimerEventDefinition.get_datetime(value).year
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise TimerValueError(
+                    f"{value!r} is not in the years {FIRST_YEAR} to {LAST_YEAR}"
+                )
         elif kind == "duration":
             if not value.upper().startswith("P"):
                 raise ValueError(value)
