@@ -123,6 +123,15 @@ TASK = (
     .select_from(tasks.outerjoin(users, users.c.id == tasks.c.assignee_id))
     .where(tasks.c.id == bindparam("task_id"))
 )
+CLOSED_TASKS_OF_ENGINE = (
+    select(*tasks.c, users.c.name.label("assignee_name"))
+    .select_from(tasks.outerjoin(users, users.c.id == tasks.c.assignee_id))
+    .where(
+        tasks.c.case_id == bindparam("case_id"),
+        tasks.c.engine_id.in_(bindparam("engine_ids", expanding=True)),
+        tasks.c.closed_at.is_not(None),
+    )
+)
 OPEN_ESCALATIONS = (
     select(escalations)
     .where(
@@ -247,6 +256,19 @@ class CaseStore:
         task = _task(row._mapping)
         task.case = file.case
         return task
+
+    def reopen(self, file: CaseFile, engine_ids) -> None:
+        """Open again, as they were left, the case's closed tasks of these engine
+        ids: an instance put back to an earlier state waits on them once more."""
+        for row in self.connection.execute(
+            CLOSED_TASKS_OF_ENGINE,
+            {"case_id": file.case.id, "engine_ids": list(engine_ids)},
+        ):
+            task = _task(row._mapping)
+            task.case = file.case
+            file.track(task)
+            task.closed_at = task.outcome = None
+            file.tasks.append(task)
 
     def open_escalations(self, file: CaseFile) -> list[EscalationRecord]:
         """The case's open escalations, read once per file and kept in step."""

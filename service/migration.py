@@ -247,6 +247,8 @@ class Migrations:
             instance = CaseInstance.restore(
                 self.registry.definition(source), migration.previous_instance
             )
+            # Tasks the migration restarted are the ones it closed: open them again.
+            store.reopen(file, instance.waiting().tasks)
             file.case.process_version_id = source.id
             migration.reverted_at = clock.now()
             migration.reverted_by = actor

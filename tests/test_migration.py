@@ -56,6 +56,31 @@ def boundary_events_of(content: bytes, task_id: str) -> list[str]:
     ]
 
 
+def with_reminder_on_triage(content: bytes) -> bytes:
+    """The diagram with a month-long timer on triage that only ends its branch."""
+    reminder = b"""
+<bpmn:boundaryEvent id="triage_reminder" attachedToRef="triage"
+    cancelActivity="false">
+  <bpmn:outgoing>flow_reminder_done</bpmn:outgoing>
+  <bpmn:timerEventDefinition>
+    <bpmn:timeDuration>P30D</bpmn:timeDuration>
+  </bpmn:timerEventDefinition>
+</bpmn:boundaryEvent>
+<bpmn:endEvent id="reminder_done">
+  <bpmn:incoming>flow_reminder_done</bpmn:incoming>
+</bpmn:endEvent>
+<bpmn:sequenceFlow id="flow_reminder_done" sourceRef="triage_reminder"
+    targetRef="reminder_done" />
+</bpmn:process>"""
+    lane = b"<bpmn:flowNodeRef>triage</bpmn:flowNodeRef>"
+    return content.replace(b"</bpmn:process>", reminder).replace(
+        lane,
+        lane
+        + b"<bpmn:flowNodeRef>triage_reminder</bpmn:flowNodeRef>"
+        + b"<bpmn:flowNodeRef>reminder_done</bpmn:flowNodeRef>",
+    )
+
+
 def deploy(service, content: bytes) -> int:
     response = upload(service.as_("designer"), [("case_loop.bpmn", content)])
     assert response.status_code in (200, 201), response.text
@@ -206,3 +231,28 @@ def test_only_designers_migrate_and_unknown_cases_are_named(service):
     assert unknown.status_code == 422
     assert "SSP-00000000-99999" in str(unknown.json()["errors"])
     assert no_batch.status_code == 404
+
+
+def test_a_migration_that_restarted_a_task_is_reverted_to_the_task_it_closed(service):
+    deploy(service, CASE_LOOP)
+    number = case_in_triage(service)
+    office = service.as_("office")
+    before = office.task_of(number, "triage")
+    # A new event on triage: the open triage step starts again on the new version.
+    deploy(service, with_reminder_on_triage(CASE_LOOP))
+    moved = migrate(service, [number], dry_run=False)
+    assert moved["cases"][0]["outcome"] == "migrated", moved
+    assert {t["action"] for t in moved["cases"][0]["tasks"]} == {"restarted"}
+    assert office.task_of(number, "triage")["id"] != before["id"]
+
+    response = service.as_("designer").post(
+        f"/api/v1/definitions/migrations/{moved['batch']}/revert", json={}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["cases"][0]["outcome"] == "reverted"
+    [open_triage] = [t for t in office.queue() if t["case_number"] == number]
+    assert open_triage["id"] == before["id"]
+    dispatched = office.complete(open_triage["id"], **DISPATCH)
+    assert dispatched.status_code == 200, dispatched.text
+    assert dispatched.json()["status"] == "handling"
