@@ -2,6 +2,7 @@
 
 import logging
 import warnings
+from pathlib import Path
 
 from flask import Flask, g
 from flask_smorest import Api
@@ -19,7 +20,7 @@ from service.notify import Outbox, make_sender
 from service.pages import session as signed_pages
 from service.partners import PartnerUpdates
 from service.photos import PhotoStore
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 from service.sweeps import Sweeps
 from service.text_input import refuse_control_characters
 from workflows.clock import attach_engine_to_clock, clock
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["suishoupai.settings"] = settings
 
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    _make_folder(settings.instance_dir, "SUISHOUPAI_INSTANCE_DIR")
+    _make_folder(settings.photo_dir, "SUISHOUPAI_PHOTO_DIR")
     db = Database(settings.database_url, settings.db_idle_ping_seconds)
     registry = DefinitionRegistry()
     photo_store = PhotoStore(settings.photo_dir)
@@ -81,6 +83,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         log.warning("test clock enabled: never run production like this")
     return app
+
+
+def _make_folder(path: Path, variable: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(
+            f"{variable}={str(path)!r} is not a folder the service can use: "
+            f"{error.strerror or error}"
+        ) from error
 
 
 class RowId(IntegerConverter):

@@ -1,5 +1,6 @@
 """Every setting of the service, read once from SUISHOUPAI_* variables."""
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from datetime import time
@@ -32,9 +33,12 @@ def _positive_int(raw: str) -> int:
 
 def _clock_time(raw: str) -> time:
     try:
-        return time.fromisoformat(raw.strip())
+        moment = time.fromisoformat(raw.strip())
     except ValueError as error:
         raise ValueError("expected a time of day like 09:00") from error
+    if moment.tzinfo is not None:
+        raise ValueError("expected a time of day like 09:00, on the district's clock")
+    return moment
 
 
 def _sender(raw: str) -> str:
@@ -63,11 +67,21 @@ def _partner_urls(raw: str) -> str:
     return raw
 
 
-def _positive_float(raw: str) -> float:
+# Larger numbers of seconds, metres or hours than any setting needs, and which
+# timers and calendars cannot count to.
+LARGEST_NUMBER = 1e9
+LARGEST_FACTOR = 100.0
+
+
+def _positive_float(raw: str, largest: float = LARGEST_NUMBER) -> float:
     value = float(raw)
-    if value <= 0:
-        raise ValueError("expected a positive number")
+    if not math.isfinite(value) or not 0 < value <= largest:
+        raise ValueError(f"expected a positive number up to {largest:g}")
     return value
+
+
+def _factor(raw: str) -> float:
+    return _positive_float(raw, LARGEST_FACTOR)
 
 
 @dataclass(frozen=True)
@@ -146,7 +160,7 @@ class Settings:
             "log_level": str.upper,
             "workday_start": _clock_time,
             "workday_end": _clock_time,
-            "supervision_factor": _positive_float,
+            "supervision_factor": _factor,
             "supervision_on_return": _positive_int,
             "common_problem_radius_m": _positive_float,
             "common_problem_window_hours": _positive_float,

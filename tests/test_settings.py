@@ -43,6 +43,11 @@ def test_typed_values_are_read(tmp_path):
         ("SUISHOUPAI_MAX_PHOTOS", "0"),
         ("SUISHOUPAI_SCHEDULER", "perhaps"),
         ("SUISHOUPAI_SWEEP_SECONDS", "-1"),
+        ("SUISHOUPAI_SWEEP_SECONDS", "inf"),
+        ("SUISHOUPAI_SWEEP_SECONDS", "nan"),
+        ("SUISHOUPAI_COMMON_PROBLEM_RADIUS_M", "1e300"),
+        ("SUISHOUPAI_SUPERVISION_FACTOR", "1000"),
+        ("SUISHOUPAI_WORKDAY_START", "09:00+08:00"),
         ("SUISHOUPAI_PARTNER_URLS", "nope=http://127.0.0.1:9"),
     ],
 )
