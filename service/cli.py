@@ -5,7 +5,7 @@ import sys
 import click
 import yaml
 from flask import Flask
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models import schema
 from models.people import ROLES
@@ -63,11 +63,18 @@ class Commands(click.Group):
             return super().invoke(ctx)
         except SuishoupaiError as error:
             raise click.ClickException(error.message) from error
-        except OperationalError as error:
-            reason = str(error.orig).strip().splitlines()[0]
-            raise click.ClickException(
-                f"the database cannot be used: {reason}"
-            ) from error
+        except DBAPIError as error:
+            # A database the URL cannot open, a file that is no database, or a
+            # change it refuses.
+            reason = (str(error.orig).strip().splitlines() or ["no reason given"])[0]
+            what = (
+                "cannot be used"
+                if isinstance(error, OperationalError) or "connection" in reason
+                else "refused"
+            )
+            raise click.ClickException(f"the database {what}: {reason}") from error
+        except RecursionError as error:
+            raise click.ClickException("the input is nested too deeply") from error
         except (OSError, ValueError, OverflowError) as error:
             raise click.ClickException(str(error)) from error
 
@@ -77,8 +84,18 @@ def main():
     """Suishoupai: closed-loop case management for deputies' photo reports."""
 
 
+def _host(_ctx, _param, value: str) -> str:
+    try:
+        value.encode("idna")
+    except UnicodeError as error:
+        raise click.BadParameter("not a host name or address") from error
+    if value.count(":") == 1:
+        raise click.BadParameter("give the port with --port, not in the host")
+    return value
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, callback=_host)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--workers",
@@ -168,11 +185,16 @@ def user_import(path):
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise click.ClickException(f"{path}: expected a list of users")
     for number, entry in enumerate(entries, start=1):
-        unknown = set(entry) - set(USER_FIELDS)
+        unknown = {str(key) for key in entry} - set(USER_FIELDS)
         if unknown:
             raise click.ClickException(
                 f"{path}: user {number} has unknown fields {', '.join(sorted(unknown))}"
                 f" (a user has {', '.join(USER_FIELDS)})"
+            )
+        not_text = [k for k in USER_FIELDS if not isinstance(entry.get(k), str | None)]
+        if not_text:
+            raise click.ClickException(
+                f"{path}: user {number} gives {', '.join(not_text)} as other than text"
             )
     app = open_app()
     try:

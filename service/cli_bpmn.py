@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from workflows.errors import DefinitionError, SuishoupaiError
-from workflows.validation import Problem
+from workflows.validation import MAX_FILE_BYTES, Problem
 
 files_argument = click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False)
@@ -82,7 +82,9 @@ def _read(files) -> dict[str, bytes]:
         path = Path(name)
         if path.name in contents:
             raise click.BadParameter(f"two files are named {path.name}")
-        contents[path.name] = path.read_bytes()
+        with path.open("rb") as handle:
+            # A byte past the limit is enough to refuse it: /dev/zero never ends.
+            contents[path.name] = handle.read(MAX_FILE_BYTES + 1)
     return contents
 
 

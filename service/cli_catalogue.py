@@ -7,7 +7,11 @@ import click
 import yaml
 
 from service import catalogue
+from service.schemas import CatalogueEditSchema
+from service.text_input import CONTROL
 from workflows.errors import SuishoupaiError
+
+AUTHOR_CHARACTERS = 80  # as the version's created_by column holds
 
 
 @click.group("catalogue")
@@ -55,6 +59,7 @@ def set_entries(path, note, author):
         raise click.ClickException(
             f"{path}: expected a list of {{category, street, department}}"
         )
+    _check_as_the_api_does(path, entries, note, author)
     app = open_app()
     try:
         with app.extensions["suishoupai.db"].transaction() as session:
@@ -67,3 +72,22 @@ def set_entries(path, note, author):
         click.echo(f"catalogue version {number} published")
     else:
         click.echo(f"catalogue version {number} already routes so: nothing published")
+
+
+def _check_as_the_api_does(path, entries, note, author) -> None:
+    """What the catalogue API refuses, this command refuses too."""
+    edit = {"entries": entries, **({"note": note} if note is not None else {})}
+    problems = CatalogueEditSchema().validate(edit)
+    if not 0 < len(author) <= AUTHOR_CHARACTERS:
+        problems["author"] = [f"1 to {AUTHOR_CHARACTERS} characters"]
+    texts = {"note": note or "", "author": author}
+    for number, entry in enumerate(entries):
+        for key, value in entry.items():
+            texts[f"entries.{number}.{key}"] = value if isinstance(value, str) else ""
+    for name, text in texts.items():
+        if CONTROL.search(text):
+            problems[name] = ["may not contain control characters"]
+    if problems:
+        raise click.ClickException(
+            f"{path}: {json.dumps(problems, ensure_ascii=False, default=str)}"
+        )

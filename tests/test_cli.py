@@ -6,6 +6,7 @@ import sys
 import psycopg
 import pytest
 import requests
+import yaml
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, ROOT, ScratchDatabase, Service
@@ -109,7 +110,9 @@ def test_a_user_name_with_a_control_character_is_refused(cli, tmp_path):
         ("SUISHOUPAI_DATABASE_URL", "mysql://x/y", "SUISHOUPAI_DATABASE_URL"),
         ("SUISHOUPAI_DATABASE_URL", "postgresql://x@127.0.0.1:1/x", "refused"),
         ("SUISHOUPAI_DATABASE_URL", "sqlite:////no/such/dir/x.db", "cannot be used"),
+        ("SUISHOUPAI_DATABASE_URL", "sqlite:////etc/passwd", "database"),
         ("SUISHOUPAI_INSTANCE_DIR", "/proc/no-such-dir", "/proc/no-such-dir"),
+        ("SUISHOUPAI_PHOTO_DIR", "/etc/passwd", "SUISHOUPAI_PHOTO_DIR"),
         ("SUISHOUPAI_PROCESS_ID", "no_such_process", "no_such_process"),
     ],
 )
@@ -180,6 +183,95 @@ def test_user_import_refuses_entries_that_are_not_users(cli, tmp_path, entry, me
     users.write_text(f"- {entry}\n")
 
     result = cli.cli("user", "import", str(users))
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: dd, role: handler, department: {code: water}}", "department"),
+        ("{name: dd, role: partner, partner: [bike-platform]}", "partner"),
+        ("{1: x}", "unknown fields 1"),
+    ],
+)
+def test_user_import_refuses_values_that_are_not_text(cli, tmp_path, entry, message):
+    users = tmp_path / "users.yaml"
+    users.write_text(f"- {entry}\n")
+
+    result = cli.cli("user", "import", str(users))
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_file_nested_deeper_than_python_reads_is_refused_in_a_line(cli, tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 50_000 + "]" * 50_000)
+
+    result = cli.cli("user", "import", str(deep))
+
+    assert result.returncode == 1
+    assert "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_file_that_is_no_database_is_named_not_traced(cli):
+    cli.instance_dir.mkdir(parents=True, exist_ok=True)
+    (cli.instance_dir / "suishoupai.db").write_bytes(b"not a database " * 100)
+
+    result = cli.cli("user", "add", "li", "--role", "reporter")
+
+    assert result.returncode == 1
+    assert "the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("host", ["a\udcffb", "127.0.0.1:99"])
+def test_a_host_that_is_no_host_is_refused(cli, host):
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--host", host],
+        cwd=ROOT,
+        env=cli.environment,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "--host" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bpmn_check_refuses_an_endless_file_without_reading_it_all(cli):
+    result = cli.cli("bpmn", "check", "/dev/zero")
+
+    assert result.returncode != 0
+    assert "larger than" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "street", "message"),
+    [
+        (["--note", "x" * 501], "Tianhe Rd", "note"),
+        (["--author", "a\x01b"], "Tianhe Rd", "author"),
+        ([], "Tianhe\x07Rd", "entries.0.street"),
+    ],
+)
+def test_catalogue_set_refuses_what_the_api_refuses(
+    cli, tmp_path, options, street, message
+):
+    entries = tmp_path / "catalogue.yaml"
+    entries.write_text(
+        yaml.safe_dump([{"category": "noise", "department": "water", "street": street}])
+    )
+
+    result = cli.cli("catalogue", "set", str(entries), *options)
 
     assert result.returncode == 1
     assert message in result.stderr
