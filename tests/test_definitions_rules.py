@@ -334,6 +334,14 @@ def test_a_timer_that_cannot_evaluate_is_a_problem_of_its_event(kind, value, mes
     assert message in problem.message
 
 
+def test_a_process_without_an_id_is_a_problem():
+    content = user_task_with_timer("PT1H").replace(b'process id="p"', b"process")
+
+    checked = check({"n.bpmn": content}, rules=RULES)
+
+    assert "the process has no id" in [problem.message for problem in checked.problems]
+
+
 @pytest.mark.parametrize("due", ["9999-12-31T20:00:00Z", "1999-12-31"])
 def test_a_due_date_outside_the_years_2000_to_2099_is_a_problem_of_its_task(due):
     extra = f'camunda:dueDate="{due}"'

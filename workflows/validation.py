@@ -348,6 +348,8 @@ class _Checker:
                     'the process is not executable: set isExecutable="true" '
                     "(the Executable box in the modeler)",
                 )
+            if not (process.get("id") or "").strip():
+                self.problem(document, process, "the process has no id")
             lanes = self._lanes(document.tree.getroot())
             self._check_container(document, process, lanes, executable)
 
