@@ -186,7 +186,7 @@ def _check_policy_shape(path, data) -> None:
         raise SimulationError(
             f"{path}: a policy is a mapping of {', '.join(POLICY_KEYS)}"
         )
-    unknown = sorted(set(data) - set(POLICY_KEYS))
+    unknown = sorted(str(key) for key in set(data) - set(POLICY_KEYS))
     if unknown:
         raise SimulationError(
             f"{path}: unknown key {unknown[0]!r}; a policy has {', '.join(POLICY_KEYS)}"
@@ -206,8 +206,6 @@ def _check_policy_shape(path, data) -> None:
     if "supervision_factor" in data:
         factor = data["supervision_factor"]
         _positive(path, "supervision_factor", factor, minimum=1)
-        if not math.isfinite(factor):
-            raise SimulationError(f"{path}: supervision_factor must be finite")
     if "supervision_on_return" in data:
         returns = data["supervision_on_return"]
         _positive(path, "supervision_on_return", returns)
@@ -239,6 +237,8 @@ def _positive(path, name, value, minimum=0) -> None:
         raise SimulationError(
             f"{path}: {name} must be a positive number, not {value!r}"
         )
+    if not math.isfinite(value):
+        raise SimulationError(f"{path}: {name} must be finite, not {value!r}")
     if value < minimum:
         raise SimulationError(
             f"{path}: {name} must be at least {minimum}, not {value!r}"

@@ -280,6 +280,8 @@ def test_a_policy_file_overrides_only_what_it_names(tmp_path):
         ("categories: [noise]\n", "'categories' maps"),
         ("- 1\n- 2\n", "a policy is a mapping"),
         ("supervison_factor: 2\n", "unknown key 'supervison_factor'"),
+        ("1: 2\na: 3\n", "unknown key '1'"),
+        ("common_problem:\n  window_hours: .inf\n", "window_hours must be finite"),
         ("supervision_factor: fast\n", "supervision_factor must be a positive number"),
         ("supervision_factor: 0.5\n", "at least 1"),
         ("common_problem:\n  radius: 5\n", "unknown key common_problem.radius"),
