@@ -5,7 +5,7 @@ import sys
 import click
 import yaml
 from flask import Flask
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from models import schema
 from models.people import ROLES
@@ -65,13 +65,10 @@ class Commands(click.Group):
             raise click.ClickException(error.message) from error
         except DBAPIError as error:
             # A database the URL cannot open, a file that is no database, or a
-            # change it refuses.
+            # change its constraints refuse.
             reason = (str(error.orig).strip().splitlines() or ["no reason given"])[0]
-            what = (
-                "cannot be used"
-                if isinstance(error, OperationalError) or "connection" in reason
-                else "refused"
-            )
+            refused = isinstance(error, IntegrityError | DataError)
+            what = "refused the change" if refused else "cannot be used"
             raise click.ClickException(f"the database {what}: {reason}") from error
         except RecursionError as error:
             raise click.ClickException("the input is nested too deeply") from error
