@@ -43,7 +43,9 @@ def refuse_control_characters(app: Flask) -> None:
         if len(request.headers.get(KEY_HEADER, "")) > MAX_KEY:
             errors[KEY_HEADER] = [f"at most {MAX_KEY} characters"]
         if errors:
-            raise Invalid("the request carries text that cannot be kept", errors=errors)
+            raise Invalid(
+                "the request carries values that cannot be kept", errors=errors
+            )
 
 
 def _parts() -> Iterator[tuple[str, str | float]]:
